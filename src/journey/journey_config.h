@@ -54,6 +54,7 @@ struct JourneyConfig {
   std::map<std::string, int32_t, std::less<>> cycle_days_by_category;
   std::optional<int32_t> default_cycle_days;    // none = items without a cycle get no reminder
   int32_t lead_days = 3;                        // remind this many days before running out
+  Millis day_length{Millis(24 * 3600 * 1000)};  // length of one cycle "day"; shortened only by demos
 
   // shipping_delay
   Millis shipping_grace{Millis(24 * 3600 * 1000)};  // after promised delivery with no delivery

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite:
+#   1. unit, integration and robustness tests (ctest) on the regular build;
+#   2. unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the libFuzzer targets of the decoders for a bounded time.
+# Set BECKON_QUICK=1 to run step 1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+bash scripts/build.sh
+echo "== ctest: unit, integration, robustness"
+(cd build && ctest --output-on-failure --timeout 600 -j 2)
+
+if [ "${BECKON_QUICK:-0}" = "1" ]; then exit 0; fi
+
+echo "== sanitizers: unit tests under ASan + UBSan"
+BUILD_DIR=build-asan BUILD_TYPE=Debug bash scripts/build.sh -DBECKON_SANITIZE=ON -DBECKON_BUILD_BENCH=OFF
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure --timeout 600 -j 2 -L unit)
+
+echo "== fuzzing: decoders, bounded time"
+BUILD_DIR=build-fuzz BUILD_TYPE=RelWithDebInfo TARGETS="fuzz_event_decoder fuzz_json_decoder" bash scripts/build.sh -DBECKON_FUZZ=ON \
+  -DCMAKE_CXX_COMPILER=clang++-14 -DBECKON_BUILD_BENCH=OFF
+for target in fuzz_event_decoder fuzz_json_decoder; do
+  bin=$(find build-fuzz -type f -name "$target" -perm -u+x | head -1)
+  corpus=$(mktemp -d)
+  seeds="$ROOT/tests/fuzz/corpus"
+  "$bin" -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stats=1 "$corpus" "$seeds"/* 2>&1 | tail -12
+  rm -rf "$corpus"
+done
+echo "all test stages passed"

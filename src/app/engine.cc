@@ -1,0 +1,173 @@
+#include "app/engine.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+#include "core/log.h"
+
+namespace beckon::app {
+
+codec::InputFormat to_codec(config::InputFormat f) {
+  switch (f) {
+    case config::InputFormat::kFlatbuffers: return codec::InputFormat::kFlatBuffers;
+    case config::InputFormat::kJson: return codec::InputFormat::kJson;
+    case config::InputFormat::kAuto: return codec::InputFormat::kAuto;
+  }
+  return codec::InputFormat::kAuto;
+}
+
+codec::OutputFormat to_codec(config::OutputFormat f) {
+  return f == config::OutputFormat::kJson ? codec::OutputFormat::kJson : codec::OutputFormat::kFlatBuffers;
+}
+
+namespace {
+
+ops::MetricsLabels metrics_labels(const Clock& clock) {
+  const LabelNames& n = LabelNames::get();
+  ops::MetricsLabels labels;
+  labels.version = BECKON_VERSION;
+  labels.process_start = clock.now();
+  labels.ingest = {n.event_types, n.decode_errors, n.decode_errors};
+  labels.state = {n.column_families};
+  labels.timer = {n.triggers};
+  labels.journey = {n.triggers, n.channels, n.suppression_reasons};
+  labels.emit = {n.delivery_errors};
+  return labels;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::create(const config::AppConfig& config, const Clock& clock) {
+  std::unique_ptr<Engine> e(new Engine());
+  e->config_ = config;
+  const config::AppConfig& c = e->config_;
+  e->metrics_ = std::make_unique<ops::Metrics>(metrics_labels(clock));
+  e->observer_ = std::make_unique<MetricsObserver>(*e->metrics_);
+
+  state::StoreOptions store_options;
+  store_options.path = c.state.dir;
+  store_options.sync_commits = c.state.sync_commits;
+  store_options.block_cache_bytes = c.state.block_cache_bytes;
+  auto store = state::Store::open(store_options);
+  if (!store) return Status::fatal("state directory " + c.state.dir + ": " + store.status().to_string());
+  e->store_ = std::move(*store);
+
+  kafka::Properties common = c.kafka.properties;
+  common["bootstrap.servers"] = c.kafka.bootstrap_servers;
+  auto producer = emit::Producer::create(common);
+  if (!producer) return producer.status();
+  e->producer_ = std::move(*producer);
+
+  for (int i = 0; i < journey::kChannelCount; ++i) {
+    const auto ch = static_cast<journey::Channel>(i);
+    e->routing_.channel_topics[i] = c.output.topic_for(ch);
+    e->routing_.channel_formats[i] = to_codec(c.output.format_for(ch));
+  }
+  e->routing_.dead_letter_topic = c.output.dead_letter_topic;
+  e->routing_.holdout_topic = c.output.holdout_topic;
+  e->routing_.holdout_format = to_codec(c.output.format);
+
+  e->local_time_ = journey::make_tzdb_local_time(c.engine.policies.default_timezone);
+  pipeline::WorkerOptions wo;
+  const size_t workers = static_cast<size_t>(std::max(1, c.processing.workers));
+  wo.cache_entries_per_partition = std::max<size_t>(1024, c.state.cache_entries / (4 * workers));
+  wo.commit_interval = c.state.commit_interval;
+  wo.replay = c.processing.replay;
+  wo.decoder.max_message_bytes = c.processing.max_message_bytes;
+  std::vector<pipeline::Worker*> raw_workers;
+  for (size_t i = 0; i < workers; ++i) {
+    e->sinks_.push_back(std::make_unique<emit::KafkaActionSink>(*e->producer_, e->routing_));
+    e->workers_.push_back(std::make_unique<pipeline::Worker>(*e->store_, c.engine, *e->local_time_, clock,
+                                                             *e->sinks_.back(), *e->observer_, wo));
+    raw_workers.push_back(e->workers_.back().get());
+  }
+
+  ingest::RunnerOptions ro;
+  ro.consumer_properties = common;
+  ro.consumer_properties["group.id"] = c.kafka.group_id;
+  for (const config::InputTopic& t : c.inputs) ro.topics.push_back({t.name, to_codec(t.format)});
+  ingest::RunnerHooks hooks;
+  Engine* self = e.get();
+  hooks.on_rebalance = [self](const std::string& kind, size_t partitions) {
+    if (kind == "assign") self->metrics_->ingest.on_assigned(static_cast<int64_t>(partitions));
+    else self->metrics_->ingest.on_revoked(static_cast<int64_t>(partitions));
+  };
+  hooks.on_stats = [self](const std::string& json) { self->on_stats(json); };
+  e->runner_ = std::make_unique<ingest::Runner>(std::move(ro), raw_workers, std::move(hooks));
+
+  e->http_ = std::make_unique<ops::HttpServer>(e->metrics_->registry, [self] {
+    if (self->runner_ && self->runner_->ready()) return ops::ReadyState{true, ""};
+    return ops::ReadyState{false, "partitions not assigned"};
+  });
+  if (Status s = e->http_->start(c.metrics.listen); !s) return s;
+  return e;
+}
+
+Engine::~Engine() {
+  stop();
+  if (gauges_.joinable()) gauges_.join();
+  if (http_) http_->stop();
+  runner_.reset();
+  workers_.clear();
+  sinks_.clear();
+  if (producer_) producer_->stop();
+}
+
+void Engine::stop() {
+  stopping_.store(true);
+  if (runner_) runner_->stop();
+}
+
+void Engine::on_stats(const std::string& json) {
+  // librdkafka statistics: per topic-partition consumer_lag (-1 when unknown).
+  auto doc = nlohmann::json::parse(json, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("topics")) return;
+  for (const auto& [topic, t] : doc["topics"].items()) {
+    if (!t.contains("partitions")) continue;
+    for (const auto& [pid, p] : t["partitions"].items()) {
+      if (pid == "-1" || !p.value("assigned", false)) continue;
+      const int64_t lag = p.value("consumer_lag", int64_t{-1});
+      if (lag >= 0) metrics_->ingest.set_consumer_lag(topic, PartitionId(std::stoi(pid)), lag);
+    }
+  }
+}
+
+void Engine::refresh_gauges() {
+  auto prop = [&](std::string_view name) -> uint64_t {
+    auto v = store_->int_property(name);
+    return v ? *v : 0;
+  };
+  metrics_->state.set_memtable_bytes(prop("rocksdb.cur-size-all-mem-tables"));
+  metrics_->state.set_pending_compaction_bytes(prop("rocksdb.estimate-pending-compaction-bytes"));
+  metrics_->state.set_block_cache_bytes(prop("rocksdb.block-cache-usage"));
+  for (int cf = 0; cf < 4; ++cf) {
+    auto keys = store_->int_property("rocksdb.estimate-num-keys", static_cast<state::Cf>(cf));
+    if (keys) metrics_->state.set_estimated_keys(cf, *keys);
+  }
+  metrics_->emit.set_producer_queue_messages(static_cast<uint64_t>(producer_->queue_length()));
+  int64_t in_flight = 0;
+  for (const auto& s : sinks_) in_flight += s->tracker().in_flight();
+  metrics_->emit.set_actions_in_flight(static_cast<uint64_t>(std::max<int64_t>(0, in_flight)));
+  metrics_->ingest.set_partitions_assigned(static_cast<int64_t>(runner_->assigned_partitions()));
+}
+
+Status Engine::run() {
+  gauges_ = std::thread([this] {
+    while (!stopping_.load()) {
+      refresh_gauges();
+      for (int i = 0; i < 20 && !stopping_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  spdlog::info("beckon {} consuming {} topic(s) with {} worker(s); metrics on port {}", BECKON_VERSION,
+               config_.inputs.size(), workers_.size(), http_->port());
+  Status s = runner_->run();
+  stopping_.store(true);
+  if (gauges_.joinable()) gauges_.join();
+  if (s.is_ok()) {
+    if (Status f = producer_->flush(Millis(30000)); !f) return f;
+  }
+  return s;
+}
+
+}  // namespace beckon::app

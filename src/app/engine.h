@@ -1,0 +1,68 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "app/metrics_observer.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "emit/kafka_action_sink.h"
+#include "emit/producer.h"
+#include "ingest/runner.h"
+#include "journey/engine.h"
+#include "ops/http_server.h"
+#include "ops/probes.h"
+#include "pipeline/worker.h"
+#include "state/store.h"
+
+namespace beckon::app {
+
+// The one place where the production parts are wired together (STYLE.md): RocksDB store,
+// idempotent producer, per-worker action sinks and workers, the consumer-group runner, metrics
+// and the /metrics, /healthz, /readyz endpoint.
+//
+// Lifecycle: create() opens the store (a corrupt or unwritable state directory is an error
+// here, never a silent fresh start) and binds the HTTP port; run() blocks until stop() or a
+// fatal error; stop() may be called from any thread (signal watcher, demo timer).
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> create(const config::AppConfig& config, const Clock& clock);
+  ~Engine();
+
+  // Processes until stop(); then drains in-flight actions, commits and closes. Non-ok on a
+  // fatal broker or storage error.
+  Status run();
+  void stop();
+
+  bool ready() const { return runner_ && runner_->ready(); }
+  int metrics_port() const { return http_ ? http_->port() : 0; }
+  const MetricsObserver& observer() const { return *observer_; }
+  ops::Metrics& metrics() { return *metrics_; }
+  int64_t producer_queue() const { return producer_ ? producer_->queue_length() : 0; }
+
+ private:
+  Engine() = default;
+  void refresh_gauges();
+  void on_stats(const std::string& json);
+
+  config::AppConfig config_;
+  std::unique_ptr<ops::Metrics> metrics_;
+  std::unique_ptr<MetricsObserver> observer_;
+  std::unique_ptr<state::Store> store_;
+  std::unique_ptr<emit::Producer> producer_;
+  emit::Routing routing_;
+  std::unique_ptr<journey::LocalTime> local_time_;
+  std::vector<std::unique_ptr<emit::KafkaActionSink>> sinks_;
+  std::vector<std::unique_ptr<pipeline::Worker>> workers_;
+  std::unique_ptr<ingest::Runner> runner_;
+  std::unique_ptr<ops::HttpServer> http_;
+  std::atomic<bool> stopping_{false};
+  std::thread gauges_;
+};
+
+codec::InputFormat to_codec(config::InputFormat f);
+codec::OutputFormat to_codec(config::OutputFormat f);
+
+}  // namespace beckon::app

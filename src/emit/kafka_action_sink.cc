@@ -1,0 +1,54 @@
+#include "emit/kafka_action_sink.h"
+
+#include <string>
+
+namespace beckon::emit {
+
+namespace {
+
+std::span<const uint8_t> bytes_of(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+Status KafkaActionSink::produce_action(const std::string& topic, codec::OutputFormat format,
+                                       const journey::Action& action) {
+  std::span<const uint8_t> value = encoder_.encode(action, format);
+  const std::string_view trigger = journey::to_string(action.trigger);
+  const std::string_view content_type =
+      format == codec::OutputFormat::kJson ? "application/json" : "application/x-flatbuffers";
+  const Header headers[] = {
+      {"action_id", bytes_of(action.action_id)},
+      {"trigger", bytes_of(trigger)},
+      {"content-type", bytes_of(content_type)},
+  };
+  return producer_.produce(topic, bytes_of(action.customer_id), value, headers, &tracker_);
+}
+
+Status KafkaActionSink::send(const journey::Action& action) {
+  const auto channel = static_cast<size_t>(action.channel);
+  return produce_action(routing_.channel_topics[channel], routing_.channel_formats[channel], action);
+}
+
+Status KafkaActionSink::send_held_out(const journey::Action& action) {
+  if (routing_.holdout_topic.empty()) return Status::ok();
+  return produce_action(routing_.holdout_topic, routing_.holdout_format, action);
+}
+
+Status KafkaActionSink::send_dead_letter(const pipeline::DeadLetter& letter) {
+  const std::string partition = std::to_string(letter.partition.value());
+  const std::string offset = std::to_string(letter.offset.value());
+  const Header headers[] = {
+      {"beckon.reason", bytes_of(letter.reason)},
+      {"beckon.detail", bytes_of(letter.detail)},
+      {"beckon.source.topic", bytes_of(letter.source_topic)},
+      {"beckon.source.partition", bytes_of(partition)},
+      {"beckon.source.offset", bytes_of(offset)},
+  };
+  return producer_.produce(routing_.dead_letter_topic, letter.key, letter.payload, headers, &tracker_);
+}
+
+Status KafkaActionSink::flush(Millis timeout) { return tracker_.wait_all(timeout); }
+
+}  // namespace beckon::emit

@@ -1,0 +1,329 @@
+#include "ingest/runner.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/log.h"
+
+namespace beckon::ingest {
+
+struct Runner::WorkerSlot {
+  pipeline::Worker* worker = nullptr;
+  kafka::QueuePtr queue;
+  std::mutex mu;  // held while the worker processes; the rebalance handler takes it to hand over
+  std::thread thread;
+  // Next offset per (topic, partition) as far as this worker knows (processed or end-of-partition).
+  std::map<std::pair<std::string, int32_t>, int64_t> positions;
+};
+
+namespace {
+
+void error_cb(rd_kafka_t* rk, int err, const char* reason, void*) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_fatal_error(rk, buf, sizeof(buf));
+    spdlog::critical("consumer fatal error: {}", buf);
+    return;
+  }
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    spdlog::error("all brokers are down; waiting for them to come back: {}", reason);
+    return;
+  }
+  spdlog::warn("consumer: {} ({})", reason, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
+}
+
+}  // namespace
+
+Runner::Runner(RunnerOptions options, std::vector<pipeline::Worker*> workers, RunnerHooks hooks)
+    : options_(std::move(options)), hooks_(std::move(hooks)) {
+  for (pipeline::Worker* w : workers) {
+    auto slot = std::make_unique<WorkerSlot>();
+    slot->worker = w;
+    slots_.push_back(std::move(slot));
+  }
+}
+
+Runner::~Runner() {
+  stop();
+  for (auto& slot : slots_) {
+    if (slot->thread.joinable()) slot->thread.join();
+  }
+}
+
+codec::InputFormat Runner::format_of(std::string_view topic) const {
+  for (const InputTopic& t : options_.topics) {
+    if (t.name == topic) return t.format;
+  }
+  return codec::InputFormat::kAuto;
+}
+
+void Runner::fail(Status status) {
+  {
+    std::lock_guard lock(fatal_mu_);
+    if (fatal_.is_ok()) {
+      spdlog::critical("stopping: {}", status.to_string());
+      fatal_ = std::move(status);
+    }
+  }
+  stopping_.store(true);
+}
+
+int Runner::stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  auto* self = static_cast<Runner*>(opaque);
+  if (self->hooks_.on_stats) self->hooks_.on_stats(std::string(json, len));
+  return 0;  // librdkafka frees json
+}
+
+void Runner::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                          void* opaque) {
+  auto* self = static_cast<Runner*>(rd_kafka_opaque(rk));
+  (void)opaque;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    self->on_assign(parts);
+  } else {
+    self->on_revoke(parts);
+  }
+}
+
+void Runner::on_assign(rd_kafka_topic_partition_list_t* parts) {
+  const size_t n = slots_.size();
+  std::set<int32_t> partitions;
+  for (int i = 0; i < parts->cnt; ++i) partitions.insert(parts->elems[i].partition);
+  for (int32_t pid : partitions) {
+    WorkerSlot& slot = *slots_[static_cast<size_t>(pid) % n];
+    std::lock_guard lock(slot.mu);
+    if (Status s = slot.worker->assign(PartitionId(pid)); !s) {
+      fail(Status::fatal("restoring partition " + std::to_string(pid) + ": " + s.to_string()));
+      return;
+    }
+  }
+  for (int i = 0; i < parts->cnt; ++i) {
+    rd_kafka_topic_partition_t& tp = parts->elems[i];
+    WorkerSlot& slot = *slots_[static_cast<size_t>(tp.partition) % n];
+    std::lock_guard lock(slot.mu);
+    auto stored = slot.worker->stored_offset(PartitionId(tp.partition), tp.topic);
+    if (!stored) {
+      fail(Status::fatal(std::string("reading stored offset of ") + tp.topic + ": " + stored.status().to_string()));
+      return;
+    }
+    // Resume exactly after the last durable commit; a partition never committed starts from the
+    // group's committed offset, else auto.offset.reset (earliest by default).
+    tp.offset = stored->has_value() ? (*stored)->value() : RD_KAFKA_OFFSET_STORED;
+    if (stored->has_value()) slot.positions[{tp.topic, tp.partition}] = (*stored)->value();
+    rd_kafka_queue_t* partq = rd_kafka_queue_get_partition(consumer_.get(), tp.topic, tp.partition);
+    if (partq) {
+      rd_kafka_queue_forward(partq, slot.queue.get());
+      rd_kafka_queue_destroy(partq);
+    }
+  }
+  rd_kafka_resp_err_t err = rd_kafka_assign(consumer_.get(), parts);
+  if (err) {
+    fail(kafka::map_error(err, "assign"));
+    return;
+  }
+  assigned_.store(partitions.size());
+  ready_.store(true);
+  spdlog::info("assigned {} partitions ({} topic-partitions)", partitions.size(), parts->cnt);
+  if (hooks_.on_rebalance) hooks_.on_rebalance("assign", partitions.size());
+}
+
+void Runner::on_revoke(rd_kafka_topic_partition_list_t* parts) {
+  ready_.store(false);
+  const size_t n = slots_.size();
+  std::set<int32_t> partitions;
+  for (int i = 0; i < parts->cnt; ++i) partitions.insert(parts->elems[i].partition);
+  std::set<WorkerSlot*> touched;
+  for (int32_t pid : partitions) touched.insert(slots_[static_cast<size_t>(pid) % n].get());
+  bool failed;
+  {
+    std::lock_guard lock(fatal_mu_);
+    failed = !fatal_.is_ok();
+  }
+  for (WorkerSlot* slot : touched) {
+    std::lock_guard lock(slot->mu);
+    // After a fatal error nothing more is committed: the next owner replays from stored offsets.
+    if (!failed) {
+      if (Status s = commit_worker(*slot); !s) spdlog::error("commit on revoke failed: {}", s.to_string());
+    }
+    for (int32_t pid : partitions) {
+      if (slots_[static_cast<size_t>(pid) % n].get() == slot) slot->worker->revoke(PartitionId(pid));
+    }
+    for (int i = 0; i < parts->cnt; ++i) {
+      slot->positions.erase({parts->elems[i].topic, parts->elems[i].partition});
+    }
+  }
+  for (int i = 0; i < parts->cnt; ++i) {
+    rd_kafka_queue_t* partq = rd_kafka_queue_get_partition(consumer_.get(), parts->elems[i].topic,
+                                                           parts->elems[i].partition);
+    if (partq) {
+      rd_kafka_queue_forward(partq, nullptr);
+      rd_kafka_queue_destroy(partq);
+    }
+  }
+  rd_kafka_assign(consumer_.get(), nullptr);
+  assigned_.store(0);
+  spdlog::info("revoked {} partitions", partitions.size());
+  if (hooks_.on_rebalance) hooks_.on_rebalance("revoke", partitions.size());
+}
+
+Status Runner::commit_worker(WorkerSlot& slot) {
+  auto committed = slot.worker->commit();
+  if (!committed) {
+    fail(committed.status());
+    return committed.status();
+  }
+  if (committed->empty()) return Status::ok();
+  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(committed->size())));
+  for (const pipeline::CommittedOffset& c : *committed) {
+    rd_kafka_topic_partition_list_add(list.get(), c.topic.c_str(), c.partition.value())->offset = c.next.value();
+  }
+  // Consumer-group offsets only serve lag monitoring; RocksDB holds the truth. Async is enough.
+  rd_kafka_commit(consumer_.get(), list.get(), 1);
+  return Status::ok();
+}
+
+void Runner::update_caught_up(WorkerSlot& slot) {
+  for (PartitionId pid : slot.worker->partitions()) {
+    bool caught_up = true;
+    for (const InputTopic& t : options_.topics) {
+      int64_t lo = 0, hi = 0;
+      auto it = slot.positions.find({t.name, pid.value()});
+      if (it == slot.positions.end() ||
+          rd_kafka_get_watermark_offsets(consumer_.get(), t.name.c_str(), pid.value(), &lo, &hi) ||
+          hi < 0 || it->second < hi) {
+        caught_up = false;
+        break;
+      }
+    }
+    slot.worker->set_caught_up(pid, caught_up);
+  }
+}
+
+void Runner::worker_loop(WorkerSlot& slot) {
+  std::vector<rd_kafka_message_t*> batch(static_cast<size_t>(options_.batch_size));
+  while (!stopping_.load()) {
+    ssize_t n = rd_kafka_consume_batch_queue(slot.queue.get(), static_cast<int>(options_.poll_timeout.count()),
+                                             batch.data(), batch.size());
+    std::lock_guard lock(slot.mu);
+    Status status;
+    for (ssize_t i = 0; i < n; ++i) {
+      kafka::MessagePtr msg(batch[static_cast<size_t>(i)]);
+      if (!status.is_ok()) continue;  // after a fatal error: release, do not process
+      const char* topic = rd_kafka_topic_name(msg->rkt);
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        slot.positions[{topic, msg->partition}] = msg->offset;
+        continue;
+      }
+      if (msg->err) {
+        if (kafka::is_fatal(msg->err)) status = kafka::map_error(msg->err, "consume");
+        else spdlog::warn("consume {}[{}]: {}", topic, msg->partition, rd_kafka_err2str(msg->err));
+        continue;
+      }
+      if (!slot.worker->owns(PartitionId(msg->partition))) continue;
+      pipeline::InputMessage in{
+          topic,
+          PartitionId(msg->partition),
+          Offset(msg->offset),
+          {static_cast<const uint8_t*>(msg->key), msg->key_len},
+          {static_cast<const uint8_t*>(msg->payload), msg->len},
+          format_of(topic)};
+      status = slot.worker->process(in);
+      slot.positions[{topic, msg->partition}] = msg->offset + 1;
+    }
+    if (status.is_ok()) {
+      update_caught_up(slot);
+      status = slot.worker->fire_due_timers();
+    }
+    if (status.is_ok() && slot.worker->commit_due()) status = commit_worker(slot);
+    if (!status.is_ok()) {
+      fail(status);
+      return;
+    }
+  }
+}
+
+Status Runner::run() {
+  kafka::Properties props = {
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "true"},
+      // Range assignment keeps partition p of every co-partitioned input topic together.
+      {"partition.assignment.strategy", "range"},
+      {"statistics.interval.ms", hooks_.on_stats ? "5000" : "0"},
+      {"client.id", "beckon-consumer"},
+  };
+  for (const auto& [k, v] : options_.consumer_properties) props[k] = v;
+  auto conf = kafka::make_conf(props);
+  if (!conf) return conf.status();
+  rd_kafka_conf_set_opaque(conf->get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &Runner::rebalance_cb);
+  rd_kafka_conf_set_error_cb(conf->get(), error_cb);
+  if (hooks_.on_stats) rd_kafka_conf_set_stats_cb(conf->get(), stats_cb);
+  char err[512];
+  consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), err, sizeof(err)));
+  if (!consumer_) return Status::fatal(std::string("consumer: ") + err);
+  rd_kafka_poll_set_consumer(consumer_.get());
+
+  for (auto& slot : slots_) slot->queue.reset(rd_kafka_queue_new(consumer_.get()));
+
+  kafka::PartitionListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size())));
+  for (const InputTopic& t : options_.topics) {
+    rd_kafka_topic_partition_list_add(topics.get(), t.name.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  if (rd_kafka_resp_err_t e = rd_kafka_subscribe(consumer_.get(), topics.get()); e) {
+    return kafka::map_error(e, "subscribe");
+  }
+  for (auto& slot : slots_) {
+    slot->thread = std::thread([this, s = slot.get()] { worker_loop(*s); });
+  }
+
+  while (!stopping_.load()) {
+    rd_kafka_message_t* raw = rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(options_.poll_timeout.count()));
+    if (raw == nullptr) continue;
+    kafka::MessagePtr msg(raw);
+    if (msg->err) {
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (kafka::is_fatal(msg->err) || msg->err == RD_KAFKA_RESP_ERR__FATAL) {
+        fail(kafka::map_error(msg->err, "consumer"));
+      } else {
+        spdlog::warn("consumer: {}", rd_kafka_message_errstr(msg.get()));
+      }
+      continue;
+    }
+    // Partition queues are forwarded to workers before assignment, so data arrives here only
+    // in a race at assignment; dispatch it to its owner in order.
+    WorkerSlot& slot = *slots_[static_cast<size_t>(msg->partition) % slots_.size()];
+    std::lock_guard lock(slot.mu);
+    const char* topic = rd_kafka_topic_name(msg->rkt);
+    if (!slot.worker->owns(PartitionId(msg->partition))) continue;
+    pipeline::InputMessage in{topic, PartitionId(msg->partition), Offset(msg->offset),
+                              {static_cast<const uint8_t*>(msg->key), msg->key_len},
+                              {static_cast<const uint8_t*>(msg->payload), msg->len}, format_of(topic)};
+    if (Status s = slot.worker->process(in); !s) fail(s);
+    slot.positions[{topic, msg->partition}] = msg->offset + 1;
+  }
+
+  for (auto& slot : slots_) {
+    if (slot->thread.joinable()) slot->thread.join();
+  }
+  bool failed;
+  {
+    std::lock_guard lock(fatal_mu_);
+    failed = !fatal_.is_ok();
+  }
+  if (!failed) {
+    // Drain: everything processed so far is acknowledged and committed before leaving.
+    for (auto& slot : slots_) {
+      std::lock_guard lock(slot->mu);
+      if (Status s = commit_worker(*slot); !s) break;
+    }
+  }
+  rd_kafka_consumer_close(consumer_.get());
+  for (auto& slot : slots_) slot->queue.reset();
+  consumer_.reset();
+  std::lock_guard lock(fatal_mu_);
+  return fatal_;
+}
+
+}  // namespace beckon::ingest

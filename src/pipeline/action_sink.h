@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "core/status.h"
+#include "core/types.h"
+#include "journey/types.h"
+
+namespace beckon::pipeline {
+
+// An input message that could not be decoded or validated, with where it came from.
+struct DeadLetter {
+  std::string_view source_topic;
+  PartitionId partition;
+  Offset offset;
+  std::span<const uint8_t> key;
+  std::span<const uint8_t> payload;  // the original bytes, unchanged
+  std::string_view reason;           // snake_case, e.g. "verify_failed"
+  std::string_view detail;           // human-readable, names the field
+};
+
+// Where a worker's decisions go. One instance per worker (not thread-safe); the production
+// implementation (emit::KafkaActionSink) produces to Kafka, tests use an in-memory fake.
+class ActionSink {
+ public:
+  virtual ~ActionSink() = default;
+  // Queues an action for its channel's topic. Blocks while the producer queue is full
+  // (backpressure, never loss). Non-ok only when the producer cannot continue.
+  virtual Status send(const journey::Action& action) = 0;
+  // Records a held-out decision (holdout topic, when configured).
+  virtual Status send_held_out(const journey::Action& action) = 0;
+  virtual Status send_dead_letter(const DeadLetter& letter) = 0;
+  // Waits until everything sent so far is acknowledged. Non-ok if a delivery failed for good
+  // or the timeout passed: the caller must then not commit (the commit protocol, DESIGN.md §5).
+  virtual Status flush(Millis timeout) = 0;
+};
+
+}  // namespace beckon::pipeline

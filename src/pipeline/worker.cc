@@ -1,0 +1,281 @@
+#include "pipeline/worker.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "core/log.h"
+
+namespace beckon::pipeline {
+
+using journey::CustomerState;
+using journey::CustomerStateCodec;
+
+namespace {
+
+constexpr std::string_view kFrontierMetaKey = "frontier";
+
+journey::Trigger trigger_of_timer(uint64_t timer_id) { return journey::JourneyEngine::trigger_of_timer(timer_id); }
+
+std::string encode_frontier(EventTime max_event_time, EventTime frontier) {
+  std::string out(16, '\0');
+  int64_t a = max_event_time.ms(), b = frontier.ms();
+  std::memcpy(out.data(), &a, 8);
+  std::memcpy(out.data() + 8, &b, 8);
+  return out;
+}
+
+}  // namespace
+
+struct Worker::Partition {
+  Partition(state::Store& store, PartitionId id, const WorkerOptions& options)
+      : id(id), cache(store, id, options.cache_entries_per_partition), timers(store, id, options.timer_head_capacity) {}
+
+  PartitionId id;
+  state::StateCache<CustomerState, CustomerStateCodec> cache;
+  state::TimerQueue timers;
+  std::map<std::string, Offset, std::less<>> next_offsets;  // per input topic, since assignment
+  EventTime max_event_time = EventTime::min();
+  EventTime frontier = EventTime::min();
+  bool caught_up = false;
+};
+
+Worker::Worker(state::Store& store, const journey::EngineConfig& config, const journey::LocalTime& local_time,
+               const Clock& clock, ActionSink& sink, WorkerObserver& observer, WorkerOptions options)
+    : store_(store),
+      config_(config),
+      clock_(clock),
+      sink_(sink),
+      observer_(observer),
+      options_(options),
+      engine_(config, local_time),
+      decoder_(options.decoder),
+      last_commit_(clock.now()) {}
+
+Worker::~Worker() = default;
+
+Status Worker::assign(PartitionId partition) {
+  if (partitions_.count(partition.value())) return Status::ok();
+  auto p = std::make_unique<Partition>(store_, partition, options_);
+  if (Status s = p->timers.open(); !s) return s;
+  auto meta = store_.load_meta(partition, kFrontierMetaKey);
+  if (!meta) return meta.status();
+  if (meta->has_value() && (*meta)->size() == 16) {
+    int64_t a, b;
+    std::memcpy(&a, (*meta)->data(), 8);
+    std::memcpy(&b, (*meta)->data() + 8, 8);
+    p->max_event_time = EventTime(a);
+    p->frontier = EventTime(b);
+  }
+  partitions_[partition.value()] = std::move(p);
+  return Status::ok();
+}
+
+void Worker::revoke(PartitionId partition) { partitions_.erase(partition.value()); }
+
+bool Worker::owns(PartitionId partition) const { return partitions_.count(partition.value()) > 0; }
+
+std::vector<PartitionId> Worker::partitions() const {
+  std::vector<PartitionId> out;
+  for (const auto& [id, _] : partitions_) out.emplace_back(id);
+  return out;
+}
+
+Result<std::optional<Offset>> Worker::stored_offset(PartitionId partition, std::string_view topic) const {
+  return store_.load_offset(partition, topic);
+}
+
+Worker::Partition* Worker::find(PartitionId partition) {
+  auto it = partitions_.find(partition.value());
+  return it == partitions_.end() ? nullptr : it->second.get();
+}
+
+EventTime Worker::advance_frontier(Partition& p) {
+  EventTime f = p.max_event_time == EventTime::min() ? EventTime::min()
+                                                      : p.max_event_time - config_.time.allowed_lateness;
+  if (!options_.replay && p.caught_up) f = std::max(f, EventTime(clock_.now().ms()));
+  p.frontier = std::max(p.frontier, f);
+  return p.frontier;
+}
+
+void Worker::set_caught_up(PartitionId partition, bool caught_up) {
+  if (Partition* p = find(partition)) p->caught_up = caught_up;
+}
+
+Status Worker::process(const InputMessage& message) {
+  Partition* p = find(message.partition);
+  if (p == nullptr) return Status::ok();  // revoked: the new owner replays it from stored offsets
+  ++processed_;
+  // The offset is recorded first: whatever happens to the message, it is never consumed twice
+  // into state (a crash replays from the last commit, which is consistent with this record).
+  auto it = p->next_offsets.find(message.topic);
+  if (it == p->next_offsets.end()) {
+    it = p->next_offsets.emplace(std::string(message.topic), Offset(0)).first;
+  }
+  it->second = Offset(message.offset.value() + 1);
+
+  journey::Event event;
+  codec::DecodeFailure failure;
+  if (!decoder_.decode(message.payload, message.format, event, failure)) {
+    observer_.on_dead_letter(codec::to_string(failure.reason));
+    DeadLetter letter{message.topic, message.partition, message.offset, message.key, message.payload,
+                      codec::to_string(failure.reason), failure.detail};
+    return sink_.send_dead_letter(letter);
+  }
+  observer_.on_consumed(event.type);
+
+  // Clamp timestamps far ahead of the wall clock (DESIGN.md §4); replay has no wall clock.
+  if (!options_.replay) {
+    const EventTime limit = EventTime(clock_.now().ms()) + config_.time.max_future_skew;
+    if (event.timestamp > limit) {
+      event.timestamp = limit;
+      observer_.on_clamped_event();
+    }
+  }
+
+  const EventTime frontier_before = p->frontier;
+  auto state = p->cache.get(event.customer_id);
+  if (!state) return state.status();
+  outcome_.clear();
+  engine_.on_event(**state, event, frontier_before, outcome_);
+  if (outcome_.late) observer_.on_late_event();
+  if (Status s = apply(*p, event.customer_id, **state); !s) return s;
+
+  p->max_event_time = std::max(p->max_event_time, event.timestamp);
+  const EventTime frontier = advance_frontier(*p);
+  auto next = p->timers.next_due();
+  if (next && *next <= frontier) return fire_partition(*p);
+  return Status::ok();
+}
+
+Status Worker::apply(Partition& p, std::string_view customer, CustomerState& state) {
+  for (const journey::TimerRef& t : outcome_.cancelled) {
+    p.timers.cancel(customer, t.id, t.due);
+    observer_.on_timer_cancelled(trigger_of_timer(t.id));
+  }
+  for (const journey::TimerRef& t : outcome_.scheduled) {
+    p.timers.schedule(customer, t.id, t.due);
+    observer_.on_timer_scheduled(trigger_of_timer(t.id));
+  }
+  for (const journey::Action& a : outcome_.actions) {
+    if (Status s = sink_.send(a); !s) return s;
+    observer_.on_action(a);
+  }
+  for (const journey::Action& a : outcome_.held_out) {
+    if (Status s = sink_.send_held_out(a); !s) return s;
+    observer_.on_held_out(a);
+  }
+  for (const journey::Suppression& s : outcome_.suppressions) observer_.on_suppressed(s);
+  if (outcome_.erase_customer) {
+    p.cache.erase(customer);
+  } else if (outcome_.state_changed) {
+    p.cache.mark_dirty(customer);
+  }
+  return Status::ok();
+}
+
+Status Worker::fire_partition(Partition& p) {
+  const EventTime frontier = p.frontier;
+  const WallTime now = clock_.now();
+  state::DueTimer due;
+  for (;;) {
+    auto popped = p.timers.pop_due(frontier, due);
+    if (!popped) return popped.status();
+    if (!*popped) return Status::ok();
+    auto state = p.cache.get(due.customer);
+    if (!state) return state.status();
+    outcome_.clear();
+    const journey::TimerRef timer{due.id, due.due};
+    engine_.on_timer(**state, due.customer, timer, frontier, outcome_);
+    observer_.on_timer_fired(trigger_of_timer(due.id), Millis(now.ms() - due.due.ms()));
+    for (int i = 0; i < outcome_.deferred; ++i) observer_.on_deferred(trigger_of_timer(due.id));
+    if (Status s = apply(p, due.customer, **state); !s) return s;
+  }
+}
+
+Status Worker::fire_due_timers() {
+  for (auto& [_, p] : partitions_) {
+    const EventTime frontier = advance_frontier(*p);
+    auto next = p->timers.next_due();
+    if (!next || *next > frontier) continue;
+    if (Status s = fire_partition(*p); !s) return s;
+  }
+  return Status::ok();
+}
+
+bool Worker::commit_due() const {
+  if (clock_.now() - last_commit_ >= options_.commit_interval) return true;
+  for (const auto& [_, p] : partitions_) {
+    if (p->cache.over_capacity()) return true;
+  }
+  return false;
+}
+
+Result<std::vector<CommittedOffset>> Worker::commit() {
+  const auto started = std::chrono::steady_clock::now();
+  // 1. Every action decided so far must be acknowledged before the state that records it.
+  if (Status s = sink_.flush(options_.flush_timeout); !s) {
+    observer_.on_commit_failed();
+    return s;
+  }
+  // 2. One batch: state, timers, offsets, frontiers of every owned partition.
+  state::CommitBatch batch(store_);
+  std::vector<CommittedOffset> offsets;
+  for (auto& [_, p] : partitions_) {
+    p->cache.flush_to(batch);
+    if (Status s = p->timers.flush_to(batch); !s) {
+      observer_.on_commit_failed();
+      return s;
+    }
+    for (const auto& [topic, next] : p->next_offsets) {
+      batch.put_offset(p->id, topic, next);
+      offsets.push_back({topic, p->id, next});
+    }
+    batch.put_meta(p->id, kFrontierMetaKey, encode_frontier(p->max_event_time, p->frontier));
+  }
+  const size_t bytes = batch.bytes();
+  const size_t entries = batch.count();
+  if (Status s = store_.commit(batch); !s) {
+    observer_.on_commit_failed();
+    return s;
+  }
+  for (auto& [_, p] : partitions_) {
+    p->cache.on_committed();
+    p->timers.on_committed();
+  }
+  last_commit_ = clock_.now();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  observer_.on_commit(seconds, bytes, entries);
+  return offsets;
+}
+
+EventTime Worker::frontier(PartitionId partition) const {
+  auto it = partitions_.find(partition.value());
+  return it == partitions_.end() ? EventTime::min() : it->second->frontier;
+}
+
+uint64_t Worker::cache_hits() const {
+  uint64_t n = 0;
+  for (const auto& [_, p] : partitions_) n += p->cache.hits();
+  return n;
+}
+
+uint64_t Worker::cache_misses() const {
+  uint64_t n = 0;
+  for (const auto& [_, p] : partitions_) n += p->cache.misses();
+  return n;
+}
+
+size_t Worker::cached_customers() const {
+  size_t n = 0;
+  for (const auto& [_, p] : partitions_) n += p->cache.size();
+  return n;
+}
+
+int64_t Worker::pending_timers() const {
+  int64_t n = 0;
+  for (const auto& [_, p] : partitions_) n += p->timers.pending();
+  return n;
+}
+
+}  // namespace beckon::pipeline

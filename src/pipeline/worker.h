@@ -1,0 +1,116 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codec/event_decoder.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "core/types.h"
+#include "journey/customer_state.h"
+#include "journey/engine.h"
+#include "journey/journey_config.h"
+#include "pipeline/action_sink.h"
+#include "pipeline/observer.h"
+#include "state/state_cache.h"
+#include "state/store.h"
+#include "state/timer_queue.h"
+
+namespace beckon::pipeline {
+
+struct WorkerOptions {
+  size_t cache_entries_per_partition = 250'000;  // entries; dirty ones are pinned until commit
+  size_t timer_head_capacity = 65'536;           // timers kept in memory per partition
+  Millis commit_interval{1000};                  // time between durable commits
+  Millis flush_timeout{120'000};                 // longest wait for action acknowledgements
+  bool replay = false;                           // frontier from the data alone, no wall clock
+  codec::DecoderOptions decoder;
+};
+
+// One consumed message, as the worker needs it (no Kafka types).
+struct InputMessage {
+  std::string_view topic;
+  PartitionId partition;
+  Offset offset;
+  std::span<const uint8_t> key;
+  std::span<const uint8_t> payload;
+  codec::InputFormat format = codec::InputFormat::kAuto;
+};
+
+struct CommittedOffset {
+  std::string topic;
+  PartitionId partition;
+  Offset next;
+};
+
+// The engine of one worker thread: it owns a set of partitions (each with its write-back state
+// cache, durable timer queue, input offsets and frontier), decodes each message, runs the
+// journeys, hands decisions to its ActionSink and commits everything in one RocksDB batch
+// after the sink has acknowledged every action (DESIGN.md §5).
+//
+// Ownership: created by the app (or a test/bench) with references that must outlive it.
+// Thread-safety: none; one thread drives a worker at a time (the ingest runner guards the
+// hand-over of partitions during a rebalance with its own lock).
+class Worker {
+ public:
+  Worker(state::Store& store, const journey::EngineConfig& config, const journey::LocalTime& local_time,
+         const Clock& clock, ActionSink& sink, WorkerObserver& observer, WorkerOptions options);
+  ~Worker();
+
+  // Takes ownership of a partition: opens its timer queue and restores its frontier.
+  Status assign(PartitionId partition);
+  // Releases a partition. Call commit() first: uncommitted work of the partition is dropped
+  // (it will be replayed by the next owner from the stored offsets).
+  void revoke(PartitionId partition);
+  bool owns(PartitionId partition) const;
+  std::vector<PartitionId> partitions() const;
+  // The next offset to consume for (partition, topic), from the store; nullopt if none stored.
+  Result<std::optional<Offset>> stored_offset(PartitionId partition, std::string_view topic) const;
+
+  // Decodes, applies and records one message. Bad input is dead-lettered and counted, never an
+  // error; a non-ok Status means the worker cannot continue (sink or store failure).
+  Status process(const InputMessage& message);
+  // Tells the worker whether `partition` has no backlog (its frontier then follows wall time).
+  void set_caught_up(PartitionId partition, bool caught_up);
+  // Fires every timer due at or before its partition's frontier.
+  Status fire_due_timers();
+  // True when the commit interval has passed or a cache holds too many pinned entries.
+  bool commit_due() const;
+  // Waits for the sink's acknowledgements, then writes dirty state, timer changes, offsets and
+  // frontiers in one batch. Returns the offsets now durable (for consumer-group commits).
+  Result<std::vector<CommittedOffset>> commit();
+
+  // Introspection for tests, benchmarks and metrics.
+  EventTime frontier(PartitionId partition) const;
+  uint64_t cache_hits() const;
+  uint64_t cache_misses() const;
+  size_t cached_customers() const;
+  int64_t pending_timers() const;
+  uint64_t processed() const { return processed_; }
+
+ private:
+  struct Partition;
+  Partition* find(PartitionId partition);
+  EventTime advance_frontier(Partition& p);
+  Status fire_partition(Partition& p);
+  Status apply(Partition& p, std::string_view customer, journey::CustomerState& state);
+
+  state::Store& store_;
+  const journey::EngineConfig& config_;
+  const Clock& clock_;
+  ActionSink& sink_;
+  WorkerObserver& observer_;
+  WorkerOptions options_;
+  journey::JourneyEngine engine_;
+  codec::EventDecoder decoder_;
+  journey::Outcome outcome_;
+  std::map<int32_t, std::unique_ptr<Partition>> partitions_;
+  WallTime last_commit_;
+  uint64_t processed_ = 0;
+};
+
+}  // namespace beckon::pipeline

@@ -1,0 +1,174 @@
+#pragma once
+
+// Byte layout of every key the state store writes. All keys start with the partition as a
+// 4-byte big-endian number, so one partition's data is one contiguous key range in every column
+// family and a partition can be dropped, copied or restored as a unit.
+//
+//   customers CF : [partition BE32][customer bytes]                                -> encoded value
+//   timers CF    : [partition BE32][due BE64, sign bit flipped][len BE16][customer][timer id BE64]
+//                                                                                  -> "" (unused)
+//   offsets CF   : [partition BE32][0x01][topic]                                   -> offset BE64
+//                  [partition BE32][0x02][meta key]                                -> raw bytes
+//
+// Flipping the sign bit of the due time makes the bytewise order of keys equal the numeric
+// order of due times, negative ones first. Within one due time, timers order by customer id
+// length, then customer id bytes (unsigned), then timer id: TimerKey::operator< is that order.
+//
+// Header-only, no state; every function is thread-safe.
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/types.h"
+
+namespace beckon::state::keys {
+
+inline constexpr size_t kPartitionBytes = 4;
+// Longest customer id a timer key can hold (the length is stored in 16 bits).
+inline constexpr size_t kMaxTimerCustomerBytes = 0xFFFF;
+inline constexpr char kOffsetTag = 0x01;
+inline constexpr char kMetaTag = 0x02;
+
+inline void put_be16(std::string& out, uint16_t v) {
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v));
+}
+inline void put_be32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+inline void put_be64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+inline uint16_t get_be16(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return static_cast<uint16_t>((u[0] << 8) | u[1]);
+}
+inline uint32_t get_be32(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | uint32_t{u[3]};
+}
+inline uint64_t get_be64(const char* p) {
+  return (uint64_t{get_be32(p)} << 32) | uint64_t{get_be32(p + 4)};
+}
+
+inline uint32_t partition_bits(PartitionId p) { return static_cast<uint32_t>(p.value()); }
+
+// The 4-byte prefix shared by every key of partition `p`.
+inline std::string partition_prefix(PartitionId p) {
+  std::string out;
+  put_be32(out, partition_bits(p));
+  return out;
+}
+
+inline PartitionId decode_partition(std::string_view key) {
+  return PartitionId(static_cast<int32_t>(get_be32(key.data())));
+}
+
+// ---- customers -----------------------------------------------------------------------------
+
+inline void encode_customer_key(PartitionId p, std::string_view customer, std::string& out) {
+  out.clear();
+  out.reserve(kPartitionBytes + customer.size());
+  put_be32(out, partition_bits(p));
+  out.append(customer);
+}
+inline std::string customer_key(PartitionId p, std::string_view customer) {
+  std::string out;
+  encode_customer_key(p, customer, out);
+  return out;
+}
+// False when `key` is too short to be a customer key.
+inline bool decode_customer_key(std::string_view key, PartitionId& p, std::string_view& customer) {
+  if (key.size() < kPartitionBytes) return false;
+  p = decode_partition(key);
+  customer = key.substr(kPartitionBytes);
+  return true;
+}
+
+// ---- timers --------------------------------------------------------------------------------
+
+inline uint64_t due_bits(EventTime due) {
+  return static_cast<uint64_t>(due.ms()) ^ (uint64_t{1} << 63);
+}
+inline EventTime due_from_bits(uint64_t bits) {
+  return EventTime(static_cast<int64_t>(bits ^ (uint64_t{1} << 63)));
+}
+
+// Requires customer.size() <= kMaxTimerCustomerBytes (callers validate; longer ids are cut).
+inline void encode_timer_key(PartitionId p, EventTime due, std::string_view customer, uint64_t id,
+                             std::string& out) {
+  if (customer.size() > kMaxTimerCustomerBytes) customer = customer.substr(0, kMaxTimerCustomerBytes);
+  out.clear();
+  out.reserve(kPartitionBytes + 8 + 2 + customer.size() + 8);
+  put_be32(out, partition_bits(p));
+  put_be64(out, due_bits(due));
+  put_be16(out, static_cast<uint16_t>(customer.size()));
+  out.append(customer);
+  put_be64(out, id);
+}
+inline std::string timer_key(PartitionId p, EventTime due, std::string_view customer, uint64_t id) {
+  std::string out;
+  encode_timer_key(p, due, customer, id, out);
+  return out;
+}
+
+// The smallest timer key of partition `p` with due time >= `due`.
+inline std::string timer_seek_key(PartitionId p, EventTime due) {
+  std::string out;
+  put_be32(out, partition_bits(p));
+  put_be64(out, due_bits(due));
+  return out;
+}
+
+struct DecodedTimerKey {
+  PartitionId partition;
+  EventTime due;
+  std::string_view customer;  // points into the decoded key
+  uint64_t id = 0;
+};
+
+// nullopt when `key` is not a well-formed timer key.
+inline std::optional<DecodedTimerKey> decode_timer_key(std::string_view key) {
+  constexpr size_t kFixed = kPartitionBytes + 8 + 2 + 8;
+  if (key.size() < kFixed) return std::nullopt;
+  const char* d = key.data();
+  size_t len = get_be16(d + 12);
+  if (key.size() != kFixed + len) return std::nullopt;
+  DecodedTimerKey out;
+  out.partition = decode_partition(key);
+  out.due = due_from_bits(get_be64(d + 4));
+  out.customer = key.substr(14, len);
+  out.id = get_be64(d + 14 + len);
+  return out;
+}
+
+// ---- offsets and partition metadata ---------------------------------------------------------
+
+inline std::string offset_key(PartitionId p, std::string_view topic) {
+  std::string out;
+  put_be32(out, partition_bits(p));
+  out.push_back(kOffsetTag);
+  out.append(topic);
+  return out;
+}
+inline std::string meta_key(PartitionId p, std::string_view key) {
+  std::string out;
+  put_be32(out, partition_bits(p));
+  out.push_back(kMetaTag);
+  out.append(key);
+  return out;
+}
+inline std::string encode_offset_value(Offset o) {
+  std::string out;
+  put_be64(out, static_cast<uint64_t>(o.value()));
+  return out;
+}
+inline std::optional<Offset> decode_offset_value(std::string_view v) {
+  if (v.size() != 8) return std::nullopt;
+  return Offset(static_cast<int64_t>(get_be64(v.data())));
+}
+
+}  // namespace beckon::state::keys

@@ -1,0 +1,439 @@
+#include "state/store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "state/keys.h"
+
+namespace beckon::state {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kCfNames[kCfCount] = {"default", "customers", "timers", "offsets"};
+
+rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+Status from_rocksdb(const rocksdb::Status& s, std::string_view what) {
+  std::string msg = std::string(what) + ": " + s.ToString();
+  if (s.IsNotFound()) return Status::not_found(std::move(msg));
+  if (s.IsCorruption()) return Status::corruption(std::move(msg));
+  if (s.IsInvalidArgument()) return Status::invalid_argument(std::move(msg));
+  if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut()) return Status::retriable(std::move(msg));
+  return Status::io_error(std::move(msg));
+}
+
+bool looks_like_lock_error(const rocksdb::Status& s) {
+  std::string text = s.ToString();
+  return s.IsIOError() && (text.find("LOCK") != std::string::npos ||
+                           text.find("lock hold") != std::string::npos ||
+                           text.find("No locks available") != std::string::npos);
+}
+
+// The key just past every key of partition `p` (p >= 0, so p + 1 fits in 32 bits).
+std::string partition_end(PartitionId p) {
+  std::string out;
+  keys::put_be32(out, keys::partition_bits(p) + 1);
+  return out;
+}
+
+rocksdb::ColumnFamilyOptions cf_options(Cf cf, const StoreOptions& so,
+                                        const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions o;
+  o.write_buffer_size = so.write_buffer_bytes;
+  o.max_write_buffer_number = 3;
+  o.level_compaction_dynamic_level_bytes = true;
+  o.compression = rocksdb::kLZ4Compression;
+  o.bottommost_compression = rocksdb::kZSTD;
+
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.cache_index_and_filter_blocks = true;  // keeps memory bounded by the cache
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  t.format_version = 5;
+  switch (cf) {
+    case Cf::kCustomers:
+      // Point lookups by full key: whole-key bloom filter, hash index within data blocks.
+      t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      t.whole_key_filtering = true;
+      t.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+      o.optimize_filters_for_hits = false;
+      o.memtable_whole_key_filtering = true;
+      o.memtable_prefix_bloom_size_ratio = 0.02;
+      break;
+    case Cf::kTimers:
+      // Ordered scans within one partition plus point checks of single timers: the partition is
+      // the prefix; whole keys are in the filter too.
+      t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      t.whole_key_filtering = true;
+      o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kPartitionBytes));
+      o.memtable_prefix_bloom_size_ratio = 0.02;
+      o.memtable_whole_key_filtering = true;
+      break;
+    case Cf::kOffsets:
+    case Cf::kDefault:
+      o.write_buffer_size = std::min<size_t>(so.write_buffer_bytes, size_t{4} << 20);
+      break;
+  }
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+}  // namespace
+
+const char* cf_name(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
+
+// ---- CommitBatch ---------------------------------------------------------------------------
+
+CommitBatch::CommitBatch(Store& store)
+    : store_(&store), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+CommitBatch::~CommitBatch() = default;
+
+void CommitBatch::put_customer(PartitionId p, std::string_view customer, std::string_view value) {
+  keys::encode_customer_key(p, customer, key_);
+  batch_->Put(store_->cf(Cf::kCustomers), slice(key_), slice(value)).PermitUncheckedError();
+}
+void CommitBatch::delete_customer(PartitionId p, std::string_view customer) {
+  keys::encode_customer_key(p, customer, key_);
+  batch_->Delete(store_->cf(Cf::kCustomers), slice(key_)).PermitUncheckedError();
+}
+void CommitBatch::put_timer(PartitionId p, EventTime due, std::string_view customer, uint64_t id) {
+  keys::encode_timer_key(p, due, customer, id, key_);
+  batch_->Put(store_->cf(Cf::kTimers), slice(key_), rocksdb::Slice()).PermitUncheckedError();
+}
+void CommitBatch::delete_timer(PartitionId p, EventTime due, std::string_view customer, uint64_t id) {
+  keys::encode_timer_key(p, due, customer, id, key_);
+  batch_->Delete(store_->cf(Cf::kTimers), slice(key_)).PermitUncheckedError();
+}
+void CommitBatch::put_offset(PartitionId p, std::string_view topic, Offset next) {
+  batch_->Put(store_->cf(Cf::kOffsets), slice(keys::offset_key(p, topic)),
+              slice(keys::encode_offset_value(next)))
+      .PermitUncheckedError();
+}
+void CommitBatch::put_meta(PartitionId p, std::string_view key, std::string_view value) {
+  batch_->Put(store_->cf(Cf::kOffsets), slice(keys::meta_key(p, key)), slice(value))
+      .PermitUncheckedError();
+}
+void CommitBatch::delete_meta(PartitionId p, std::string_view key) {
+  batch_->Delete(store_->cf(Cf::kOffsets), slice(keys::meta_key(p, key))).PermitUncheckedError();
+}
+size_t CommitBatch::bytes() const { return batch_->GetDataSize(); }
+size_t CommitBatch::count() const { return static_cast<size_t>(batch_->Count()); }
+void CommitBatch::clear() { batch_->Clear(); }
+
+// ---- Store: open/close ---------------------------------------------------------------------
+
+Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
+  if (options.path.empty()) return Status::invalid_argument("state store path is empty");
+  const std::string& path = options.path;
+  std::error_code ec;
+
+  bool has_db = false;
+  fs::file_status st = fs::status(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Status::io_error("state directory " + path + " cannot be inspected: " + ec.message());
+  }
+  if (fs::exists(st)) {
+    if (!fs::is_directory(st)) {
+      return Status::io_error("state directory " + path + " exists and is not a directory");
+    }
+    has_db = fs::exists(fs::path(path) / "CURRENT", ec);
+    if (!has_db) {
+      // Files RocksDB leaves behind without CURRENT mean a damaged database, not an empty dir.
+      for (const auto& entry : fs::directory_iterator(path, ec)) {
+        std::string name = entry.path().filename().string();
+        if (name.starts_with("MANIFEST-") || name.ends_with(".sst") || name.ends_with(".log") ||
+            name.starts_with("OPTIONS-")) {
+          return Status::corruption("state directory " + path + " holds RocksDB files (" + name +
+                                    ") but no CURRENT file; refusing to start fresh");
+        }
+      }
+      if (ec) return Status::io_error("state directory " + path + " cannot be listed: " + ec.message());
+    }
+  }
+  if (!has_db && !options.create_if_missing) {
+    return Status::not_found("no state store in " + path + " and create_if_missing is false");
+  }
+  if (!has_db) {
+    fs::create_directories(path, ec);
+    if (ec) return Status::io_error("cannot create state directory " + path + ": " + ec.message());
+  }
+
+  std::unique_ptr<Store> store(new Store());
+  store->options_ = options;
+  store->cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !has_db;
+  db_options.create_missing_column_families = true;
+  db_options.error_if_exists = false;
+  db_options.paranoid_checks = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.keep_log_file_num = 5;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int i = 0; i < kCfCount; ++i) {
+    descriptors.emplace_back(kCfNames[i], cf_options(static_cast<Cf>(i), options, store->cache_));
+  }
+  if (has_db) {
+    std::vector<std::string> existing;
+    rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(db_options, path, &existing);
+    if (!ls.ok()) {
+      if (looks_like_lock_error(ls)) {
+        return Status::io_error("state directory " + path + " is locked by another process: " +
+                                ls.ToString());
+      }
+      return Status::corruption("state store in " + path + " cannot be read: " + ls.ToString());
+    }
+    for (const std::string& name : existing) {
+      if (std::find(std::begin(kCfNames), std::end(kCfNames), name) == std::end(kCfNames)) {
+        descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+      }
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+  if (!s.ok()) {
+    if (looks_like_lock_error(s)) {
+      return Status::io_error("state directory " + path + " is locked by another process: " +
+                              s.ToString());
+    }
+    if (has_db && !s.IsIOError()) {
+      return Status::corruption("state store in " + path + " cannot be opened: " + s.ToString());
+    }
+    if (has_db && s.ToString().find("No such file") != std::string::npos) {
+      return Status::corruption("state store in " + path + " is missing files: " + s.ToString());
+    }
+    return Status::io_error("cannot open state store in " + path + ": " + s.ToString());
+  }
+  store->db_.reset(raw);
+  for (size_t i = 0; i < handles.size(); ++i) {
+    if (i < static_cast<size_t>(kCfCount)) {
+      store->handles_[i] = handles[i];
+    } else {
+      store->extra_handles_.push_back(handles[i]);
+    }
+  }
+  return store;
+}
+
+Store::~Store() {
+  if (!db_) return;
+  for (auto*& h : handles_) {
+    if (h != nullptr) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    h = nullptr;
+  }
+  for (auto* h : extra_handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  db_->Close().PermitUncheckedError();
+  db_.reset();
+}
+
+// ---- Store: reads --------------------------------------------------------------------------
+
+Status Store::get_customer(PartitionId p, std::string_view customer, std::string* value) {
+  std::string key = keys::customer_key(p, customer);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kCustomers), slice(key), value);
+  if (s.ok()) return Status::ok();
+  if (s.IsNotFound()) return Status::not_found("customer not found");
+  return from_rocksdb(s, "reading customer state");
+}
+
+Result<bool> Store::has_timer(PartitionId p, EventTime due, std::string_view customer, uint64_t id) {
+  std::string key = keys::timer_key(p, due, customer, id);
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kTimers), slice(key), &value);
+  if (s.ok()) return true;
+  if (s.IsNotFound()) return false;
+  return from_rocksdb(s, "reading timer");
+}
+
+Result<std::optional<Offset>> Store::load_offset(PartitionId p, std::string_view topic) {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf(Cf::kOffsets), slice(keys::offset_key(p, topic)), &value);
+  if (s.IsNotFound()) return std::optional<Offset>();
+  if (!s.ok()) return from_rocksdb(s, "reading offset");
+  std::optional<Offset> o = keys::decode_offset_value(value);
+  if (!o) return Status::corruption("stored offset for " + std::string(topic) + " is malformed");
+  return o;
+}
+
+Result<std::vector<std::pair<std::string, Offset>>> Store::load_offsets(PartitionId p) {
+  std::string start = keys::offset_key(p, "");
+  std::string end = keys::partition_prefix(p);
+  end.push_back(keys::kOffsetTag + 1);
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kOffsets)));
+  std::vector<std::pair<std::string, Offset>> out;
+  for (it->Seek(slice(start)); it->Valid(); it->Next()) {
+    std::optional<Offset> o = keys::decode_offset_value(view(it->value()));
+    if (!o) return Status::corruption("stored offset is malformed");
+    out.emplace_back(std::string(view(it->key()).substr(start.size())), *o);
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "scanning offsets");
+  return out;
+}
+
+Result<std::optional<std::string>> Store::load_meta(PartitionId p, std::string_view key) {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf(Cf::kOffsets), slice(keys::meta_key(p, key)), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return from_rocksdb(s, "reading partition metadata");
+  return std::optional<std::string>(std::move(value));
+}
+
+// ---- Store: writes -------------------------------------------------------------------------
+
+Status Store::commit(CommitBatch& batch) {
+  if (batch.store_ != this) return Status::invalid_argument("batch belongs to another store");
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_commits;
+  rocksdb::Status s = db_->Write(wo, batch.batch_.get());
+  if (!s.ok()) return from_rocksdb(s, "committing state");
+  return Status::ok();
+}
+
+Status Store::delete_partition(PartitionId p) {
+  if (p.value() < 0) return Status::invalid_argument("partition must be >= 0");
+  std::string begin = keys::partition_prefix(p);
+  std::string end = partition_end(p);
+  rocksdb::WriteBatch batch;
+  for (auto* h : handles_) batch.DeleteRange(h, slice(begin), slice(end)).PermitUncheckedError();
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_commits;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) return from_rocksdb(s, "deleting partition");
+  return Status::ok();
+}
+
+Status Store::flush() {
+  std::vector<rocksdb::ColumnFamilyHandle*> all(std::begin(handles_), std::end(handles_));
+  rocksdb::Status s = db_->Flush(rocksdb::FlushOptions(), all);
+  if (!s.ok()) return from_rocksdb(s, "flushing memtables");
+  return Status::ok();
+}
+
+// ---- Store: scans --------------------------------------------------------------------------
+
+Status Store::scan_timers_impl(PartitionId p, const std::string& start, bool skip_start,
+                               size_t limit, const TimerCallback& callback) {
+  if (limit == 0) return Status::ok();
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;  // stays within the partition (the prefix)
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kTimers)));
+  const uint32_t part = keys::partition_bits(p);
+  size_t n = 0;
+  it->Seek(slice(start));
+  if (skip_start && it->Valid() && view(it->key()) == start) it->Next();
+  for (; it->Valid() && n < limit; it->Next()) {
+    std::string_view k = view(it->key());
+    if (k.size() < keys::kPartitionBytes || keys::get_be32(k.data()) != part) break;
+    std::optional<keys::DecodedTimerKey> d = keys::decode_timer_key(k);
+    if (!d) return Status::corruption("malformed timer key in partition " + std::to_string(p.value()));
+    callback(d->due, d->customer, d->id);
+    ++n;
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "scanning timers");
+  return Status::ok();
+}
+
+Status Store::scan_timers(PartitionId p, EventTime from, size_t limit, const TimerCallback& callback) {
+  return scan_timers_impl(p, keys::timer_seek_key(p, from), false, limit, callback);
+}
+
+Status Store::scan_timers_from(PartitionId p, EventTime due, std::string_view customer, uint64_t id,
+                               bool inclusive, size_t limit, const TimerCallback& callback) {
+  return scan_timers_impl(p, keys::timer_key(p, due, customer, id), !inclusive, limit, callback);
+}
+
+Status Store::scan_customers(const std::string* prefix, const CustomerCallback& callback) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // tools must not wipe the hot set
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kCustomers)));
+  if (prefix != nullptr) {
+    it->Seek(slice(*prefix));
+  } else {
+    it->SeekToFirst();
+  }
+  for (; it->Valid(); it->Next()) {
+    std::string_view k = view(it->key());
+    if (prefix != nullptr && !k.starts_with(*prefix)) break;
+    PartitionId p;
+    std::string_view customer;
+    if (!keys::decode_customer_key(k, p, customer)) return Status::corruption("malformed customer key");
+    callback(p, customer, view(it->value()));
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "scanning customers");
+  return Status::ok();
+}
+
+Status Store::for_each_customer(const CustomerCallback& callback) {
+  return scan_customers(nullptr, callback);
+}
+
+Status Store::for_each_customer_in(PartitionId p, const CustomerCallback& callback) {
+  std::string prefix = keys::partition_prefix(p);
+  return scan_customers(&prefix, callback);
+}
+
+// ---- Store: properties ---------------------------------------------------------------------
+
+Result<std::string> Store::property(std::string_view name, Cf c) {
+  std::string value;
+  if (!db_->GetProperty(cf(c), slice(name), &value)) {
+    return Status::not_found("unknown RocksDB property " + std::string(name));
+  }
+  return value;
+}
+
+Result<uint64_t> Store::int_property(std::string_view name) {
+  uint64_t value = 0;
+  if (!db_->GetAggregatedIntProperty(slice(name), &value)) {
+    return Status::not_found("unknown RocksDB integer property " + std::string(name));
+  }
+  return value;
+}
+
+Result<uint64_t> Store::int_property(std::string_view name, Cf c) {
+  uint64_t value = 0;
+  if (!db_->GetIntProperty(cf(c), slice(name), &value)) {
+    return Status::not_found("unknown RocksDB integer property " + std::string(name));
+  }
+  return value;
+}
+
+StoreStats Store::stats() {
+  StoreStats out;
+  auto get = [this](std::string_view name) {
+    Result<uint64_t> r = int_property(name);
+    return r.is_ok() ? r.value() : uint64_t{0};
+  };
+  out.memtable_bytes = get(rocksdb::DB::Properties::kCurSizeAllMemTables);
+  out.pending_compaction_bytes = get(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+  out.block_cache_usage_bytes = cache_ ? cache_->GetUsage() : 0;
+  out.block_cache_capacity_bytes = cache_ ? cache_->GetCapacity() : 0;
+  for (int i = 0; i < kCfCount; ++i) {
+    Result<uint64_t> r = int_property(rocksdb::DB::Properties::kEstimateNumKeys, static_cast<Cf>(i));
+    out.estimate_keys[i] = r.is_ok() ? r.value() : 0;
+  }
+  return out;
+}
+
+}  // namespace beckon::state

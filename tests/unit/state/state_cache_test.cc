@@ -1,0 +1,246 @@
+#include "state/state_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <charconv>
+#include <string>
+
+#include "temp_dir.h"
+
+namespace beckon::state {
+namespace {
+
+using testing::TempDir;
+
+struct Counter {
+  int64_t n = 0;
+  std::string note;
+};
+
+// Encodes "n|note"; anything else fails to decode.
+struct CounterCodec {
+  static void encode(const Counter& c, std::string& out) { out = std::to_string(c.n) + "|" + c.note; }
+  static Status decode(std::string_view bytes, Counter& out) {
+    size_t bar = bytes.find('|');
+    if (bar == std::string_view::npos) return Status::corruption("no separator");
+    auto [end, ec] = std::from_chars(bytes.data(), bytes.data() + bar, out.n);
+    if (ec != std::errc() || end != bytes.data() + bar) return Status::corruption("bad number");
+    out.note = std::string(bytes.substr(bar + 1));
+    return Status::ok();
+  }
+};
+
+using Cache = StateCache<Counter, CounterCodec>;
+
+class StateCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreOptions o;
+    o.path = dir_.sub("db");
+    o.block_cache_bytes = 4 << 20;
+    o.write_buffer_bytes = 1 << 20;
+    auto r = Store::open(o);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    store_ = std::move(r).value();
+  }
+
+  void commit(Cache& cache) {
+    CommitBatch batch(*store_);
+    cache.flush_to(batch);
+    ASSERT_TRUE(store_->commit(batch).is_ok());
+    cache.on_committed();
+  }
+
+  std::optional<std::string> stored(std::string_view customer) {
+    std::string v;
+    Status s = store_->get_customer(kPartition, customer, &v);
+    if (!s.is_ok()) return std::nullopt;
+    return v;
+  }
+
+  static constexpr PartitionId kPartition{3};
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StateCacheTest, UnknownCustomerGetsDefaultAndMissThenHit) {
+  Cache cache(*store_, kPartition, 10);
+  bool existed = true;
+  auto r = cache.get("alice", &existed);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_FALSE(existed);
+  EXPECT_EQ(r.value()->n, 0);
+  EXPECT_EQ(cache.misses(), 1u);
+  EXPECT_EQ(cache.hits(), 0u);
+
+  Counter* again = cache.get("alice").value();
+  EXPECT_EQ(again, r.value());
+  EXPECT_EQ(cache.hits(), 1u);
+}
+
+TEST_F(StateCacheTest, DirtyValueIsWrittenAtCommitAndReloadedAfterwards) {
+  {
+    Cache cache(*store_, kPartition, 10);
+    Counter* c = cache.get("alice").value();
+    c->n = 5;
+    c->note = "hi";
+    cache.mark_dirty("alice");
+    EXPECT_EQ(cache.dirty_count(), 1u);
+    EXPECT_FALSE(stored("alice").has_value());  // nothing written before the commit
+    commit(cache);
+    EXPECT_EQ(cache.dirty_count(), 0u);
+    EXPECT_EQ(stored("alice"), std::optional<std::string>("5|hi"));
+  }
+  Cache fresh(*store_, kPartition, 10);
+  bool existed = false;
+  Counter* c = fresh.get("alice", &existed).value();
+  EXPECT_TRUE(existed);
+  EXPECT_EQ(c->n, 5);
+  EXPECT_EQ(c->note, "hi");
+}
+
+TEST_F(StateCacheTest, ChangesWithoutMarkDirtyAreNotWritten) {
+  Cache cache(*store_, kPartition, 10);
+  cache.get("bob").value()->n = 9;
+  commit(cache);
+  EXPECT_FALSE(stored("bob").has_value());
+}
+
+TEST_F(StateCacheTest, NothingIsEvictedBeforeCommitAndCleanEntriesAreEvictedAfter) {
+  Cache cache(*store_, kPartition, 2);
+  std::vector<Counter*> held;
+  for (int i = 0; i < 5; ++i) {
+    std::string id = "c" + std::to_string(i);
+    Counter* c = cache.get(id).value();
+    c->n = i;
+    held.push_back(c);
+    if (i % 2 == 0) cache.mark_dirty(id);
+  }
+  EXPECT_EQ(cache.size(), 5u);
+  EXPECT_TRUE(cache.over_capacity());
+  // Pointers from earlier get() calls are still valid and hold their values.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(held[i]->n, i);
+
+  commit(cache);
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_FALSE(cache.over_capacity());
+  // The most recently used entries stay: c3 and c4.
+  uint64_t misses = cache.misses();
+  EXPECT_EQ(cache.get("c4").value()->n, 4);
+  EXPECT_EQ(cache.get("c3").value()->n, 3);  // never written, but still cached
+  EXPECT_EQ(cache.misses(), misses);
+  // Evicted dirty-then-committed entries reload from the store; evicted clean ones are gone.
+  EXPECT_EQ(cache.get("c0").value()->n, 0);
+  EXPECT_EQ(cache.get("c2").value()->n, 2);
+  bool existed = true;
+  EXPECT_EQ(cache.get("c1", &existed).value()->n, 0);
+  EXPECT_FALSE(existed);
+  EXPECT_EQ(cache.misses(), misses + 3);
+}
+
+TEST_F(StateCacheTest, EntryChangedAfterFlushStaysDirtyAndPinned) {
+  Cache cache(*store_, kPartition, 1);
+  Counter* a = cache.get("a").value();
+  a->n = 1;
+  cache.mark_dirty("a");
+  CommitBatch batch(*store_);
+  cache.flush_to(batch);
+  a->n = 2;  // changed while the batch is in flight
+  cache.mark_dirty("a");
+  cache.get("b").value()->n = 7;
+  ASSERT_TRUE(store_->commit(batch).is_ok());
+  cache.on_committed();
+  EXPECT_EQ(stored("a"), std::optional<std::string>("1|"));
+  EXPECT_EQ(cache.dirty_count(), 1u);
+  // "a" is dirty so it cannot go; clean "b" is evicted to respect capacity.
+  EXPECT_EQ(cache.size(), 1u);
+  commit(cache);
+  EXPECT_EQ(stored("a"), std::optional<std::string>("2|"));
+}
+
+TEST_F(StateCacheTest, FailedCommitKeepsEntriesDirtyForTheNextFlush) {
+  Cache cache(*store_, kPartition, 10);
+  cache.get("a").value()->n = 4;
+  cache.mark_dirty("a");
+  {
+    CommitBatch lost(*store_);
+    cache.flush_to(lost);  // never committed: as if the write failed
+  }
+  EXPECT_EQ(cache.dirty_count(), 1u);
+  commit(cache);
+  EXPECT_EQ(stored("a"), std::optional<std::string>("4|"));
+}
+
+TEST_F(StateCacheTest, EraseDeletesAtCommitAndReloadGivesDefault) {
+  {
+    Cache cache(*store_, kPartition, 10);
+    cache.get("a").value()->n = 3;
+    cache.mark_dirty("a");
+    commit(cache);
+    ASSERT_TRUE(stored("a").has_value());
+
+    Counter* a = cache.get("a").value();
+    cache.erase("a");
+    EXPECT_EQ(a->n, 0);  // reset in place
+    bool existed = true;
+    EXPECT_EQ(cache.get("a", &existed).value()->n, 0);
+    EXPECT_FALSE(existed);
+    EXPECT_TRUE(stored("a").has_value());  // still there until the commit
+    commit(cache);
+    EXPECT_FALSE(stored("a").has_value());
+  }
+  Cache fresh(*store_, kPartition, 10);
+  bool existed = true;
+  EXPECT_EQ(fresh.get("a", &existed).value()->n, 0);
+  EXPECT_FALSE(existed);
+}
+
+TEST_F(StateCacheTest, EraseOfUncachedCustomerDeletesStoredValue) {
+  {
+    Cache cache(*store_, kPartition, 10);
+    cache.get("a").value()->n = 3;
+    cache.mark_dirty("a");
+    commit(cache);
+  }
+  Cache cache(*store_, kPartition, 10);
+  cache.erase("a");
+  commit(cache);
+  EXPECT_FALSE(stored("a").has_value());
+}
+
+TEST_F(StateCacheTest, MarkDirtyAfterEraseWritesTheNewValue) {
+  Cache cache(*store_, kPartition, 10);
+  cache.get("a").value()->n = 3;
+  cache.mark_dirty("a");
+  commit(cache);
+  cache.erase("a");
+  cache.get("a").value()->n = 8;
+  cache.mark_dirty("a");
+  commit(cache);
+  EXPECT_EQ(stored("a"), std::optional<std::string>("8|"));
+}
+
+TEST_F(StateCacheTest, UndecodableStoredValueIsCorruption) {
+  CommitBatch batch(*store_);
+  batch.put_customer(kPartition, "bad", "no separator here");
+  ASSERT_TRUE(store_->commit(batch).is_ok());
+  Cache cache(*store_, kPartition, 10);
+  auto r = cache.get("bad");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST_F(StateCacheTest, PartitionsAreIsolated) {
+  Cache p3(*store_, kPartition, 10);
+  p3.get("a").value()->n = 1;
+  p3.mark_dirty("a");
+  commit(p3);
+  Cache p4(*store_, PartitionId(4), 10);
+  bool existed = true;
+  EXPECT_EQ(p4.get("a", &existed).value()->n, 0);
+  EXPECT_FALSE(existed);
+}
+
+}  // namespace
+}  // namespace beckon::state

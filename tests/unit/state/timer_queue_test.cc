@@ -1,0 +1,289 @@
+#include "state/timer_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+#include <random>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "temp_dir.h"
+
+namespace beckon::state {
+namespace {
+
+using testing::TempDir;
+
+class TimerQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreOptions o;
+    o.path = dir_.sub("db");
+    o.block_cache_bytes = 4 << 20;
+    o.write_buffer_bytes = 1 << 20;
+    auto r = Store::open(o);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    store_ = std::move(r).value();
+  }
+
+  void commit(TimerQueue& q) {
+    CommitBatch batch(*store_);
+    ASSERT_TRUE(q.flush_to(batch).is_ok());
+    ASSERT_TRUE(store_->commit(batch).is_ok());
+    q.on_committed();
+  }
+
+  std::unique_ptr<TimerQueue> open_queue(PartitionId p, size_t capacity) {
+    auto q = std::make_unique<TimerQueue>(*store_, p, capacity);
+    Status s = q->open();
+    EXPECT_TRUE(s.is_ok()) << s.to_string();
+    return q;
+  }
+
+  static std::vector<std::string> pop_all(TimerQueue& q, EventTime frontier) {
+    std::vector<std::string> out;
+    DueTimer t;
+    while (true) {
+      auto r = q.pop_due(frontier, t);
+      EXPECT_TRUE(r.is_ok());
+      if (!r.is_ok() || !r.value()) break;
+      out.push_back(std::to_string(t.due.ms()) + ":" + t.customer + ":" + std::to_string(t.id));
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(TimerQueueTest, PopsOnlyDueTimersInOrder) {
+  auto q = open_queue(PartitionId(0), 16);
+  q->schedule("b", 1, EventTime(30));
+  q->schedule("a", 2, EventTime(10));
+  q->schedule("a", 1, EventTime(10));
+  q->schedule("c", 1, EventTime(-5));
+  EXPECT_EQ(q->pending(), 4);
+  EXPECT_EQ(q->next_due(), EventTime(-5));
+  EXPECT_EQ(pop_all(*q, EventTime(10)), (std::vector<std::string>{"-5:c:1", "10:a:1", "10:a:2"}));
+  EXPECT_EQ(q->pending(), 1);
+  EXPECT_EQ(q->next_due(), EventTime(30));
+  EXPECT_TRUE(pop_all(*q, EventTime(29)).empty());
+}
+
+TEST_F(TimerQueueTest, DuplicateScheduleAndAbsentCancelAreNoOps) {
+  auto q = open_queue(PartitionId(0), 2);
+  q->schedule("a", 1, EventTime(10));
+  q->schedule("a", 1, EventTime(10));
+  EXPECT_EQ(q->pending(), 1);
+  q->cancel("a", 2, EventTime(10));
+  q->cancel("zzz", 1, EventTime(999));
+  EXPECT_EQ(q->pending(), 1);
+  commit(*q);
+  // Beyond the head (capacity 2) a duplicate of a committed timer is found in the store.
+  q->schedule("x", 1, EventTime(1));
+  q->schedule("y", 1, EventTime(2));
+  q->schedule("a", 1, EventTime(10));
+  EXPECT_EQ(q->pending(), 3);
+  q->cancel("a", 1, EventTime(10));
+  EXPECT_EQ(q->pending(), 2);
+  EXPECT_EQ(pop_all(*q, EventTime::max()), (std::vector<std::string>{"1:x:1", "2:y:1"}));
+}
+
+TEST_F(TimerQueueTest, CommittedTimersSurviveReopenAndUncommittedOnesDoNot) {
+  {
+    auto q = open_queue(PartitionId(5), 8);
+    q->schedule("a", 1, EventTime(100));
+    q->schedule("b", 1, EventTime(200));
+    commit(*q);
+    q->schedule("c", 1, EventTime(50));  // never committed
+    DueTimer t;
+    ASSERT_TRUE(q->pop_due(EventTime(150), t).value());  // c
+    ASSERT_TRUE(q->pop_due(EventTime(150), t).value());  // a: popped but not committed
+  }
+  auto q = open_queue(PartitionId(5), 8);
+  EXPECT_EQ(q->pending(), 2);
+  EXPECT_EQ(pop_all(*q, EventTime::max()), (std::vector<std::string>{"100:a:1", "200:b:1"}));
+  commit(*q);
+  auto again = open_queue(PartitionId(5), 8);
+  EXPECT_EQ(again->pending(), 0);
+  EXPECT_FALSE(again->next_due().has_value());
+}
+
+TEST_F(TimerQueueTest, PartitionsDoNotSeeEachOthersTimers) {
+  auto p1 = open_queue(PartitionId(1), 4);
+  auto p2 = open_queue(PartitionId(2), 4);
+  p1->schedule("a", 1, EventTime(1));
+  p2->schedule("b", 1, EventTime(2));
+  commit(*p1);
+  commit(*p2);
+  auto r1 = open_queue(PartitionId(1), 4);
+  EXPECT_EQ(pop_all(*r1, EventTime::max()), (std::vector<std::string>{"1:a:1"}));
+}
+
+TEST_F(TimerQueueTest, OverlongCustomerIdIsAStickyError) {
+  auto q = open_queue(PartitionId(0), 4);
+  q->schedule(std::string(70000, 'x'), 1, EventTime(1));
+  EXPECT_FALSE(q->status().is_ok());
+  CommitBatch batch(*store_);
+  EXPECT_EQ(q->flush_to(batch).code(), Status::Code::kInvalidArgument);
+  DueTimer t;
+  EXPECT_FALSE(q->pop_due(EventTime::max(), t).is_ok());
+}
+
+TEST_F(TimerQueueTest, CorruptPendingCountIsReported) {
+  CommitBatch batch(*store_);
+  batch.put_meta(PartitionId(0), TimerQueue::kPendingMetaKey, "twelve");
+  ASSERT_TRUE(store_->commit(batch).is_ok());
+  TimerQueue q(*store_, PartitionId(0), 4);
+  EXPECT_EQ(q.open().code(), Status::Code::kCorruption);
+}
+
+// ---- model-based randomized test -----------------------------------------------------------
+
+// (due, customer length, customer, id): the order the queue promises.
+using ModelKey = std::tuple<int64_t, size_t, std::string, uint64_t>;
+using Model = std::set<ModelKey>;
+
+ModelKey model_key(std::string_view customer, uint64_t id, int64_t due) {
+  return ModelKey{due, customer.size(), std::string(customer), id};
+}
+
+struct RandomRun {
+  uint64_t seed;
+  size_t head_capacity;
+  int steps;
+};
+void PrintTo(const RandomRun& r, std::ostream* os) {
+  *os << "seed " << r.seed << ", head " << r.head_capacity << ", steps " << r.steps;
+}
+
+class TimerQueueModelTest : public TimerQueueTest, public ::testing::WithParamInterface<RandomRun> {};
+
+TEST_P(TimerQueueModelTest, MatchesOrderedSetModelAcrossCommitsAndReopens) {
+  const RandomRun run = GetParam();
+  std::mt19937_64 rng(run.seed);
+  const PartitionId p(9);
+  const std::vector<std::string> customers = {"a", "b", "ab", "zz", "c\xff", "long-customer-7"};
+
+  // Noise in neighbouring partitions must never leak in.
+  {
+    CommitBatch noise(*store_);
+    noise.put_timer(PartitionId(8), EventTime(0), "n", 1);
+    noise.put_timer(PartitionId(10), EventTime(-100), "n", 1);
+    ASSERT_TRUE(store_->commit(noise).is_ok());
+  }
+
+  auto q = open_queue(p, run.head_capacity);
+  Model model;      // every pending timer, uncommitted changes included
+  Model committed;  // what the store holds after the last successful commit
+
+  auto rand_int = [&](int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+  };
+  auto random_key = [&]() {
+    return model_key(customers[rng() % customers.size()], rng() % 4, rand_int(-20, 100));
+  };
+  auto do_schedule = [&]() {
+    ModelKey k = random_key();
+    q->schedule(std::get<2>(k), std::get<3>(k), EventTime(std::get<0>(k)));
+    model.insert(k);
+  };
+  auto do_cancel = [&]() {
+    ModelKey k = random_key();
+    if (!model.empty() && rng() % 2 == 0) {
+      auto it = model.begin();
+      std::advance(it, rng() % model.size());
+      k = *it;
+    }
+    q->cancel(std::get<2>(k), std::get<3>(k), EventTime(std::get<0>(k)));
+    model.erase(k);
+  };
+
+  for (int step = 0; step < run.steps; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    int op = static_cast<int>(rng() % 100);
+    if (op < 35) {
+      do_schedule();
+    } else if (op < 55) {
+      do_cancel();
+    } else if (op < 75) {
+      int64_t frontier = rand_int(-30, 110);
+      DueTimer t;
+      auto r = q->pop_due(EventTime(frontier), t);
+      ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+      bool expect = !model.empty() && std::get<0>(*model.begin()) <= frontier;
+      ASSERT_EQ(r.value(), expect);
+      if (expect) {
+        ASSERT_EQ(model_key(t.customer, t.id, t.due.ms()), *model.begin());
+        model.erase(model.begin());
+      }
+    } else if (op < 85) {
+      commit(*q);
+      committed = model;
+    } else if (op < 90) {
+      // Changes made while the batch is in flight belong to the next commit.
+      CommitBatch batch(*store_);
+      ASSERT_TRUE(q->flush_to(batch).is_ok());
+      Model at_flush = model;
+      for (int i = 0; i < 3; ++i) (rng() % 2 == 0) ? do_schedule() : do_cancel();
+      ASSERT_TRUE(store_->commit(batch).is_ok());
+      q->on_committed();
+      committed = at_flush;
+    } else if (op < 93) {
+      // A commit that failed: the batch is dropped; everything stays pending for the next one.
+      CommitBatch lost(*store_);
+      ASSERT_TRUE(q->flush_to(lost).is_ok());
+    } else if (op < 99) {
+      // Crash and restart: only committed timers come back.
+      q = open_queue(p, run.head_capacity);
+      model = committed;
+    } else {
+      ASSERT_TRUE(store_->flush().is_ok());
+    }
+
+    ASSERT_EQ(q->pending(), static_cast<int64_t>(model.size()));
+    ASSERT_LE(q->head_size(), run.head_capacity);
+    std::optional<EventTime> next = q->next_due();
+    if (model.empty()) {
+      ASSERT_FALSE(next.has_value());
+    } else {
+      ASSERT_TRUE(next.has_value());
+      ASSERT_EQ(next->ms(), std::get<0>(*model.begin()));
+    }
+  }
+
+  // Finally the store holds exactly the committed model, and draining yields the model in order.
+  commit(*q);
+  committed = model;
+  Model stored;
+  ASSERT_TRUE(store_
+                  ->scan_timers(p, EventTime::min(), 1 << 20,
+                                [&](EventTime due, std::string_view c, uint64_t id) {
+                                  stored.insert(model_key(c, id, due.ms()));
+                                })
+                  .is_ok());
+  EXPECT_EQ(stored, committed);
+  auto reopened = open_queue(p, run.head_capacity);
+  EXPECT_EQ(reopened->pending(), static_cast<int64_t>(committed.size()));
+  DueTimer t;
+  for (const ModelKey& k : committed) {
+    auto r = reopened->pop_due(EventTime::max(), t);
+    ASSERT_TRUE(r.is_ok() && r.value());
+    ASSERT_EQ(model_key(t.customer, t.id, t.due.ms()), k);
+  }
+  EXPECT_FALSE(reopened->pop_due(EventTime::max(), t).value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Runs, TimerQueueModelTest,
+                         ::testing::Values(RandomRun{1, 4, 4000}, RandomRun{2, 4, 4000},
+                                           RandomRun{3, 1, 3000}, RandomRun{4, 2, 3000},
+                                           RandomRun{5, 16, 3000}, RandomRun{6, 4096, 2000}),
+                         [](const ::testing::TestParamInfo<RandomRun>& info) {
+                           return "seed" + std::to_string(info.param.seed) + "_head" +
+                                  std::to_string(info.param.head_capacity);
+                         });
+
+}  // namespace
+}  // namespace beckon::state
