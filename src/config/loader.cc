@@ -576,9 +576,9 @@ void read_metrics(Reader& r, const Field& f, MetricsConfig& out) {
     const char* begin = s->data() + (colon == std::string::npos ? 0 : colon + 1);
     const char* end = s->data() + s->size();
     auto [ptr, ec] = std::from_chars(begin, end, port);
-    if (colon == std::string::npos || colon == 0 || begin == end || ec != std::errc() || ptr != end || port < 1 ||
+    if (colon == std::string::npos || colon == 0 || begin == end || ec != std::errc() || ptr != end || port < 0 ||
         port > 65535) {
-      r.error(*v, "expected host:port with a port 1..65535 (e.g. 0.0.0.0:9464), got '" + *s + "'");
+      r.error(*v, "expected host:port with a port 0..65535 (0 = any free port; e.g. 0.0.0.0:9464), got '" + *s + "'");
       return;
     }
     out.listen = *s;

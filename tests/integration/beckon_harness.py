@@ -11,9 +11,12 @@ BECKON = os.environ.get("BECKON_BIN", "beckon")
 KCAT = os.environ.get("KCAT_BIN", "kcat")
 
 
-def wait_for(predicate, timeout, what, interval=0.2):
+def wait_for(predicate, timeout, what, interval=0.2, alive=None):
+    """Polls `predicate` until it returns a true value; `alive` (optional) raises if a process died."""
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if alive:
+            alive()
         value = predicate()
         if value:
             return value
@@ -61,6 +64,10 @@ class Engine:
         self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen([BECKON, "run", "--config", self.config_path],
                                      stdout=self.log, stderr=subprocess.STDOUT)
+
+    def check_alive(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"beckon run exited with {self.proc.returncode}:\n{self.output()[-3000:]}")
 
     def terminate(self, timeout=30):
         """SIGTERM, then the exit code (the engine must drain and exit by itself)."""

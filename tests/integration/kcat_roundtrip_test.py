@@ -127,7 +127,7 @@ def main():
             seen = {(a["customer_id"], a["trigger"], a.get("step", 0)) for _, _, a in acts}
             return acts if expected <= seen else None
 
-        actions = h.wait_for(all_seen, 60, "every expected action", interval=1.0)
+        actions = h.wait_for(all_seen, 60, "every expected action", interval=1.0, alive=engine.check_alive)
         time.sleep(3)  # let anything that should NOT happen have its chance
         actions = collect()
         seen = [(a["customer_id"], a["trigger"], a.get("step", 0)) for _, _, a in actions]
