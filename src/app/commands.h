@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace beckon::app {
 
@@ -24,7 +25,31 @@ struct BrokerOptions {
   std::string address_file;      // also write the bootstrap address here
 };
 
+struct ProduceOptions {
+  std::string bootstrap = "localhost:9092";
+  std::string topic = "shop.events";
+  std::string file = "-";        // JSON lines; "-" = standard input
+  bool json = false;             // send the JSON as is (default: convert to FlatBuffers)
+};
+
+struct TailOptions {
+  std::string bootstrap = "localhost:9092";
+  std::vector<std::string> topics;
+  bool from_beginning = false;
+  uint64_t max_messages = 0;     // 0: no limit
+  int idle_timeout_seconds = 0;  // 0: wait forever
+};
+
+struct InspectOptions {
+  std::string state_dir;
+  std::string customer;
+  bool all = false;
+};
+
 int run_demo(const DemoOptions& options);
+int run_produce(const ProduceOptions& options);
+int run_tail(const TailOptions& options);
+int run_inspect(const InspectOptions& options);
 int run_broker(const BrokerOptions& options);
 int run_engine(const std::string& config_path, int metrics_port_override);
 int validate_config(const std::string& config_path);

@@ -43,7 +43,38 @@ int main(int argc, char** argv) {
   auto* validate_cmd = cli.add_subcommand("validate-config", "Check a configuration file and report every problem");
   validate_cmd->add_option("file", validate_path, "YAML configuration file")->required();
 
+  ProduceOptions produce;
+  auto* produce_cmd = cli.add_subcommand(
+      "produce", "Validate JSON-lines events and produce them (as FlatBuffers by default), keyed by customer_id");
+  produce_cmd->add_option("--bootstrap,-b", produce.bootstrap, "Kafka bootstrap servers");
+  produce_cmd->add_option("--topic,-t", produce.topic, "Input topic");
+  produce_cmd->add_option("--file,-f", produce.file, "JSON lines file ('-' = standard input)");
+  produce_cmd->add_flag("--json", produce.json, "Send the JSON text instead of FlatBuffers");
+
+  TailOptions tail;
+  auto* tail_cmd = cli.add_subcommand("tail", "Print an action or dead-letter topic as JSON lines");
+  tail_cmd->add_option("--bootstrap,-b", tail.bootstrap, "Kafka bootstrap servers");
+  tail_cmd->add_option("--topic,-t", tail.topics, "Topic(s) to read")->required();
+  tail_cmd->add_flag("--from-beginning", tail.from_beginning, "Start at the oldest message (default: new ones only)");
+  tail_cmd->add_option("--max", tail.max_messages, "Stop after this many messages");
+  tail_cmd->add_option("--idle-timeout", tail.idle_timeout_seconds, "Stop after this many seconds without a message");
+
+  InspectOptions inspect;
+  auto* inspect_cmd = cli.add_subcommand(
+      "inspect", "Print customer state and pending timers from a state directory (read-only; safe while running)");
+  inspect_cmd->add_option("--state-dir", inspect.state_dir, "RocksDB state directory")->required();
+  auto* customer_opt = inspect_cmd->add_option("--customer", inspect.customer, "Customer id");
+  auto* all_flag = inspect_cmd->add_flag("--all", inspect.all, "Every customer, one JSON line each");
+  customer_opt->excludes(all_flag);
+
   CLI11_PARSE(cli, argc, argv);
+  if (*inspect_cmd && !inspect.all && inspect.customer.empty()) {
+    std::cerr << "inspect: give --customer ID or --all\n";
+    return 2;
+  }
+  if (*produce_cmd) return run_produce(produce);
+  if (*tail_cmd) return run_tail(tail);
+  if (*inspect_cmd) return run_inspect(inspect);
   if (*demo_cmd) return run_demo(demo);
   if (*broker_cmd) return run_broker(broker);
   if (*run_cmd) return run_engine(config_path, metrics_port);

@@ -45,7 +45,8 @@ void on_error(rd_kafka_t* rk, int err, const char* reason, void*) {
     spdlog::critical("producer fatal error: {}", buf);
     return;
   }
-  spdlog::warn("producer: {} ({})", reason, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
+  // Transport errors are already in the log (kafka::make_conf routes librdkafka's log lines).
+  spdlog::debug("producer: {} ({})", reason, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
 }
 
 }  // namespace

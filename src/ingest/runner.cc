@@ -29,7 +29,8 @@ void error_cb(rd_kafka_t* rk, int err, const char* reason, void*) {
     spdlog::error("all brokers are down; waiting for them to come back: {}", reason);
     return;
   }
-  spdlog::warn("consumer: {} ({})", reason, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
+  // Transport errors are already in the log (kafka::make_conf routes librdkafka's log lines).
+  spdlog::debug("consumer: {} ({})", reason, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
 }
 
 }  // namespace

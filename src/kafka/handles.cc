@@ -1,9 +1,30 @@
 #include "kafka/handles.h"
 
+#include "core/log.h"
+
 namespace beckon::kafka {
+
+namespace {
+
+// librdkafka's own log lines go through beckon's logger (one format, one destination).
+void log_cb(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  const char* name = rk ? rd_kafka_name(rk) : "rdkafka";
+  if (level <= 3) {
+    spdlog::error("{} {}: {}", name, facility, message);
+  } else if (level == 4) {
+    spdlog::warn("{} {}: {}", name, facility, message);
+  } else if (level <= 6) {
+    spdlog::info("{} {}: {}", name, facility, message);
+  } else {
+    spdlog::debug("{} {}: {}", name, facility, message);
+  }
+}
+
+}  // namespace
 
 Result<ConfPtr> make_conf(const Properties& properties) {
   ConfPtr conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), log_cb);
   char err[512];
   for (const auto& [key, value] : properties) {
     if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {

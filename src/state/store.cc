@@ -161,6 +161,9 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
       if (ec) return Status::io_error("state directory " + path + " cannot be listed: " + ec.message());
     }
   }
+  if (!has_db && options.read_only) {
+    return Status::not_found("no state store in " + path);
+  }
   if (!has_db && !options.create_if_missing) {
     return Status::not_found("no state store in " + path + " and create_if_missing is false");
   }
@@ -206,7 +209,10 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+  // Read-only opens take no lock, so tools can inspect the store of a running engine.
+  rocksdb::Status s = options.read_only
+                          ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
+                          : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
   if (!s.ok()) {
     if (looks_like_lock_error(s)) {
       return Status::io_error("state directory " + path + " is locked by another process: " +

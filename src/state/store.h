@@ -35,6 +35,7 @@ struct StoreOptions {
   // Create the database when the directory is missing or holds no database. Default true. An
   // existing database that fails to open is always an error, never replaced by a fresh one.
   bool create_if_missing = true;
+  bool read_only = false;             // for tools: no lock taken, commit() fails; store must exist
 };
 
 // The column families of the store.

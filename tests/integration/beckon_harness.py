@@ -127,3 +127,31 @@ def now_ms():
 
 def workdir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
+
+
+def consume_all_binary(bootstrap, topic, timeout=20):
+    """Like consume_all, but safe for values holding any bytes (each value is read by its length)."""
+    fmt = "%k\x1f%h\x1f%p\x1f%o\x1f%S\x1f%s"
+    result = subprocess.run([KCAT, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q",
+                             "-f", fmt], capture_output=True, timeout=timeout)
+    data, pos, out = result.stdout, 0, []
+    while pos < len(data):
+        fields = []
+        for _ in range(5):
+            end = data.index(b"\x1f", pos)
+            fields.append(data[pos:end])
+            pos = end + 1
+        key, headers, partition, offset, size = fields
+        n = max(0, int(size))
+        value = data[pos:pos + n]
+        pos += n
+        hdrs = {}
+        text = headers.decode(errors="replace")
+        if text and text != "NULL":
+            for pair in text.split(","):
+                if "=" in pair:
+                    k, v = pair.split("=", 1)
+                    hdrs[k] = v
+        out.append({"key": key.decode(errors="replace"), "value": value, "headers": hdrs,
+                    "partition": int(partition), "offset": int(offset)})
+    return out

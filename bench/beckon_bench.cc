@@ -1,0 +1,803 @@
+// beckon-bench: the measurement harness of issue 5. One run measures, on the same generated events:
+//   naive_rmw      decode -> RocksDB Get -> JourneyEngine::on_event -> RocksDB Put (per event)
+//   engine         pipeline::Worker, one thread, real state::Store, counting ActionSink (encodes)
+//   raw_consume    plain librdkafka consumer of the pre-produced topic on the embedded broker
+//   end_to_end     app::Engine consuming that topic and producing actions to the embedded broker
+//   timer lateness live-mode Worker with N pending timers, fired-minus-due of timers firing
+// and prints a table, or one JSON object with --json. See bench/README.md.
+
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <librdkafka/rdkafka.h>
+#include <nlohmann/json.hpp>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+
+#include "app/engine.h"
+#include "workload.h"
+#include "codec/action_encoder.h"
+#include "codec/event_decoder.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "journey/customer_state.h"
+#include "journey/engine.h"
+#include "journey/journey_config.h"
+#include "kafka/handles.h"
+#include "pipeline/worker.h"
+#include "state/store.h"
+
+namespace beckon::bench {
+namespace {
+
+using Clk = std::chrono::steady_clock;
+using nlohmann::json;
+
+double seconds_since(Clk::time_point t) { return std::chrono::duration<double>(Clk::now() - t).count(); }
+
+int64_t wall_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+[[noreturn]] void die(const std::string& what) {
+  std::cerr << "beckon-bench: " << what << "\n";
+  std::exit(1);
+}
+
+void check(const Status& s, const std::string& what) {
+  if (!s) die(what + ": " + s.to_string());
+}
+
+// Peak resident set size since the last reset_peak_rss() (VmHWM), in bytes.
+uint64_t peak_rss() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+uint64_t current_rss() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+// Linux: writing 5 to clear_refs resets VmHWM to the current RSS.
+void reset_peak_rss() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+}
+uint64_t process_max_rss() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+}
+
+json machine_info() {
+  json m;
+  m["nproc"] = std::thread::hardware_concurrency();
+  std::ifstream cpu("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpu, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      m["cpu_model"] = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  std::ifstream mem("/proc/meminfo");
+  while (std::getline(mem, line)) {
+    if (line.rfind("MemTotal:", 0) == 0) {
+      m["mem_total_bytes"] = std::stoull(line.substr(9)) * 1024;
+      break;
+    }
+  }
+  utsname u{};
+  uname(&u);
+  m["kernel"] = std::string(u.sysname) + " " + u.release;
+  return m;
+}
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
+  return v[i];
+}
+
+// The engine configuration of every phase: the default journeys and policies, with consent
+// granted by default (most customers never send a ConsentChanged in a 2M-event window) and quiet
+// hours off (so lateness measures the engine, not a deferral to 08:00).
+journey::EngineConfig bench_engine_config() {
+  journey::EngineConfig c = journey::default_engine_config();
+  c.policies.consent_default_granted = true;
+  c.policies.quiet_hours_enabled = false;
+  return c;
+}
+
+// Counts what the worker reports; single-threaded use only.
+class CountingObserver final : public pipeline::WorkerObserver {
+ public:
+  void on_consumed(journey::EventType) override { ++consumed; }
+  void on_dead_letter(std::string_view) override { ++dead_letters; }
+  void on_timer_scheduled(journey::Trigger) override { ++timers_scheduled; }
+  void on_timer_fired(journey::Trigger, Millis lateness) override {
+    ++timers_fired;
+    if (measuring) lateness_ms.push_back(static_cast<double>(lateness.count()));
+  }
+  void on_action(const journey::Action&) override { ++actions; }
+  void on_suppressed(const journey::Suppression&) override { ++suppressed; }
+  void on_commit(double seconds, size_t, size_t) override {
+    ++commits;
+    commit_seconds += seconds;
+    max_commit_seconds = std::max(max_commit_seconds, seconds);
+  }
+  uint64_t consumed = 0, dead_letters = 0, timers_scheduled = 0, timers_fired = 0, actions = 0, suppressed = 0,
+           commits = 0;
+  double commit_seconds = 0, max_commit_seconds = 0;
+  bool measuring = false;
+  std::vector<double> lateness_ms;  // as the worker reports it (ms, wall time at the start of a firing pass)
+};
+
+// An ActionSink that encodes each action as a FlatBuffer (as KafkaActionSink would) and
+// acknowledges at once. Optionally records emission-time lateness of timer-driven actions.
+class CountingSink final : public pipeline::ActionSink {
+ public:
+  Status send(const journey::Action& a) override {
+    bytes += encoder_.encode(a, codec::OutputFormat::kFlatBuffers).size();
+    ++sent;
+    if (measure_from_ms > 0 && a.trigger == journey::Trigger::kCartAbandonment && a.due.ms() >= measure_from_ms) {
+      lateness_us.push_back(static_cast<double>(wall_us() - a.due.ms() * 1000));
+    }
+    return Status::ok();
+  }
+  Status send_held_out(const journey::Action& a) override {
+    bytes += encoder_.encode(a, codec::OutputFormat::kFlatBuffers).size();
+    ++held_out;
+    return Status::ok();
+  }
+  Status send_dead_letter(const pipeline::DeadLetter&) override {
+    ++dead_letters;
+    return Status::ok();
+  }
+  Status flush(Millis) override { return Status::ok(); }
+
+  uint64_t sent = 0, held_out = 0, dead_letters = 0, bytes = 0;
+  int64_t measure_from_ms = 0;
+  std::vector<double> lateness_us;
+
+ private:
+  codec::ActionEncoder encoder_;
+};
+
+std::unique_ptr<state::Store> open_store(const std::string& dir) {
+  state::StoreOptions so;
+  so.path = dir;
+  auto store = state::Store::open(so);
+  if (!store) die("open store " + dir + ": " + store.status().to_string());
+  return std::move(*store);
+}
+
+struct Params {
+  uint64_t customers = 1'000'000;
+  uint64_t events = 2'000'000;
+  uint64_t pending_timers = 1'000'000;
+  uint64_t e2e_events = 1'000'000;
+  int e2e_partitions = 8;
+  std::string e2e_compression = "lz4";
+  int partitions = 4;
+  size_t cache_entries = 1'000'000;
+  double event_rate = 200;
+  double timer_spread_s = 600;
+  double timer_window_s = 20;
+  int poll_timeout_ms = 100;
+  uint64_t seed = 42;
+  bool json = false;
+  bool skip_e2e = false;
+  bool skip_naive = false;
+  bool skip_timers = false;
+  std::string state_dir;
+};
+
+// ---------------------------------------------------------------------------------------------
+// naive read-modify-write
+
+json run_naive(const Params& p, const Workload& w, const std::string& dir) {
+  rocksdb::Options opts;
+  opts.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status rs = rocksdb::DB::Open(opts, dir, &raw);
+  if (!rs.ok()) die("naive: open rocksdb: " + rs.ToString());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  const journey::EngineConfig cfg = bench_engine_config();
+  auto local_time = journey::make_tzdb_local_time("UTC");
+  journey::JourneyEngine engine(cfg, *local_time);
+  codec::EventDecoder decoder;
+  journey::CustomerState state;
+  journey::Outcome out;
+  std::string value;
+  EventTime max_event = EventTime::min();
+  uint64_t bad = 0, actions = 0;
+  reset_peak_rss();
+  const auto t0 = Clk::now();
+  for (size_t i = 0; i < w.size(); ++i) {
+    journey::Event ev;
+    codec::DecodeFailure failure;
+    if (!decoder.decode(w.payload(i), codec::InputFormat::kFlatBuffers, ev, failure)) {
+      ++bad;
+      continue;
+    }
+    const rocksdb::Slice key(ev.customer_id.data(), ev.customer_id.size());
+    rs = db->Get(rocksdb::ReadOptions(), key, &value);
+    state = journey::CustomerState{};
+    if (rs.ok()) {
+      check(journey::CustomerStateCodec::decode(value, state), "naive: decode state");
+    } else if (!rs.IsNotFound()) {
+      die("naive: get: " + rs.ToString());
+    }
+    const EventTime frontier =
+        max_event == EventTime::min() ? EventTime::min() : max_event - cfg.time.allowed_lateness;
+    out.clear();
+    engine.on_event(state, ev, frontier, out);
+    actions += out.actions.size();
+    max_event = std::max(max_event, ev.timestamp);
+    value.clear();
+    journey::CustomerStateCodec::encode(state, value);
+    rs = db->Put(rocksdb::WriteOptions(), key, value);
+    if (!rs.ok()) die("naive: put: " + rs.ToString());
+  }
+  const double secs = seconds_since(t0);
+  json r;
+  r["events"] = w.size();
+  r["seconds"] = secs;
+  r["events_per_s"] = static_cast<double>(w.size()) / secs;
+  r["decode_failures"] = bad;
+  r["actions"] = actions;
+  r["peak_rss_bytes"] = peak_rss();
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// production Worker, one thread, replay mode
+
+json run_engine(const Params& p, const Workload& w, const std::string& dir) {
+  auto store = open_store(dir);
+  const journey::EngineConfig cfg = bench_engine_config();
+  auto local_time = journey::make_tzdb_local_time("UTC");
+  SystemClock clock;
+  CountingSink sink;
+  CountingObserver observer;
+  pipeline::WorkerOptions wo;
+  wo.replay = true;
+  wo.commit_interval = Millis(1000);
+  wo.cache_entries_per_partition = std::max<size_t>(1024, p.cache_entries / static_cast<size_t>(p.partitions));
+  pipeline::Worker worker(*store, cfg, *local_time, clock, sink, observer, wo);
+  for (int i = 0; i < p.partitions; ++i) check(worker.assign(PartitionId(i)), "assign");
+  const std::string topic = "shop.events";
+  std::vector<int64_t> next_offset(static_cast<size_t>(p.partitions), 0);
+  constexpr size_t kBatch = 1024;  // as ingest::Runner: timers and commit checked once per batch
+  reset_peak_rss();
+  const auto t0 = Clk::now();
+  for (size_t i = 0; i < w.size(); ++i) {
+    const int32_t part = w.partition(i);
+    pipeline::InputMessage m{topic, PartitionId(part), Offset(next_offset[static_cast<size_t>(part)]++),
+                             {}, w.payload(i), codec::InputFormat::kAuto};
+    check(worker.process(m), "process");
+    if ((i + 1) % kBatch == 0 || i + 1 == w.size()) {
+      check(worker.fire_due_timers(), "fire_due_timers");
+      if (worker.commit_due()) check(worker.commit().status(), "commit");
+    }
+  }
+  check(worker.commit().status(), "final commit");
+  const double secs = seconds_since(t0);
+  json r;
+  r["events"] = w.size();
+  r["seconds"] = secs;
+  r["events_per_s"] = static_cast<double>(w.size()) / secs;
+  const double hits = static_cast<double>(worker.cache_hits()), misses = static_cast<double>(worker.cache_misses());
+  r["cache_hits"] = worker.cache_hits();
+  r["cache_misses"] = worker.cache_misses();
+  r["cache_hit_ratio"] = hits + misses > 0 ? hits / (hits + misses) : 0.0;
+  r["cached_customers_at_end"] = worker.cached_customers();
+  r["cache_entries_per_partition"] = wo.cache_entries_per_partition;
+  r["actions_emitted"] = sink.sent;
+  r["held_out"] = sink.held_out;
+  r["action_bytes_encoded"] = sink.bytes;
+  r["suppressed"] = observer.suppressed;
+  r["dead_letters"] = sink.dead_letters;
+  r["timers_scheduled"] = observer.timers_scheduled;
+  r["timers_fired"] = observer.timers_fired;
+  r["pending_timers_at_end"] = worker.pending_timers();
+  r["commits"] = observer.commits;
+  r["commit_seconds_total"] = observer.commit_seconds;
+  r["commit_seconds_max"] = observer.max_commit_seconds;
+  r["peak_rss_bytes"] = peak_rss();
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// timer lateness, live mode
+
+json run_timers(const Params& p, const std::string& dir) {
+  auto store = open_store(dir);
+  const journey::EngineConfig cfg = bench_engine_config();
+  Millis cart_delay{0};
+  for (const auto& j : cfg.journeys) {
+    if (j.trigger == journey::Trigger::kCartAbandonment && !j.steps.empty()) cart_delay = j.steps[0].delay;
+  }
+  auto local_time = journey::make_tzdb_local_time("UTC");
+  SystemClock clock;
+  CountingSink sink;
+  CountingObserver observer;
+  pipeline::WorkerOptions wo;
+  wo.replay = false;
+  wo.commit_interval = Millis(1000);
+  wo.cache_entries_per_partition = std::max<size_t>(1024, p.cache_entries / static_cast<size_t>(p.partitions));
+  pipeline::Worker worker(*store, cfg, *local_time, clock, sink, observer, wo);
+  for (int i = 0; i < p.partitions; ++i) {
+    check(worker.assign(PartitionId(i)), "assign");
+    worker.set_caught_up(PartitionId(i), true);
+  }
+  // Setup: per customer a ProfileUpdated (address known) and a CartUpdated whose first reminder
+  // falls `lead` after it is fed, spread over `timer_spread_s` by customer index.
+  codec::EventBuilder builder;
+  codec::EventSpec spec;
+  const std::string topic = "shop.events";
+  std::vector<int64_t> next_offset(static_cast<size_t>(p.partitions), 0);
+  const int64_t lead_ms = 5000;
+  const auto setup0 = Clk::now();
+  const int64_t first_due_ms = clock.now().ms() + lead_ms;
+  uint64_t fed = 0;
+  for (uint64_t c = 0; c < p.pending_timers; ++c) {
+    const int32_t part = partition_of(c, p.partitions);
+    const int64_t now_ms = clock.now().ms();
+    for (int k = 0; k < 2; ++k) {
+      spec = codec::EventSpec{};
+      spec.customer_id = customer_name(c);
+      spec.event_id = "t" + std::to_string(k) + "-" + std::to_string(c);
+      if (k == 0) {
+        spec.type = journey::EventType::kProfileUpdated;
+        spec.timestamp = EventTime(now_ms - cart_delay.count());
+        spec.email_known = true;
+        spec.push_token_known = true;
+      } else {
+        spec.type = journey::EventType::kCartUpdated;
+        const int64_t spread = static_cast<int64_t>(p.timer_spread_s * 1000.0 * static_cast<double>(c) /
+                                                    static_cast<double>(p.pending_timers));
+        spec.timestamp = EventTime(now_ms - cart_delay.count() + lead_ms + spread);
+        spec.items = {{"SKU-00001", 1, 19.5, "skincare", 0}};
+        spec.currency = "EUR";
+      }
+      auto bytes = builder.build(spec);
+      pipeline::InputMessage m{topic, PartitionId(part), Offset(next_offset[static_cast<size_t>(part)]++), {},
+                               bytes, codec::InputFormat::kFlatBuffers};
+      check(worker.process(m), "timer setup process");
+      if (++fed % 1024 == 0) {
+        check(worker.fire_due_timers(), "fire");
+        if (worker.commit_due()) check(worker.commit().status(), "commit");
+      }
+    }
+  }
+  check(worker.commit().status(), "setup commit");
+  const double setup_secs = seconds_since(setup0);
+  // Measure only once timers are coming due (the first is due `lead` after the setup began).
+  while (clock.now().ms() < first_due_ms) {
+    check(worker.fire_due_timers(), "fire");
+    if (worker.commit_due()) check(worker.commit().status(), "commit");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const int64_t pending_after_setup = worker.pending_timers();
+
+  auto measure = [&](int interval_ms) {
+    observer.lateness_ms.clear();
+    sink.lateness_us.clear();
+    const int64_t start_ms = clock.now().ms();
+    sink.measure_from_ms = start_ms;
+    observer.measuring = true;
+    const uint64_t fired_before = observer.timers_fired;
+    const auto end = Clk::now() + std::chrono::duration<double>(p.timer_window_s);
+    while (Clk::now() < end) {
+      check(worker.fire_due_timers(), "fire");
+      if (worker.commit_due()) check(worker.commit().status(), "commit");
+      std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+    }
+    observer.measuring = false;
+    sink.measure_from_ms = 0;
+    json r;
+    r["fire_interval_ms"] = interval_ms;
+    r["window_s"] = p.timer_window_s;
+    r["timers_fired"] = observer.timers_fired - fired_before;
+    r["pending_timers_at_end"] = worker.pending_timers();
+    std::vector<double> us = sink.lateness_us;
+    r["measured_actions"] = us.size();
+    r["lateness_p50_ms"] = percentile(us, 50) / 1000.0;
+    r["lateness_p99_ms"] = percentile(us, 99) / 1000.0;
+    r["lateness_max_ms"] = us.empty() ? 0.0 : us.back() / 1000.0;
+    std::vector<double> ms = observer.lateness_ms;
+    r["observer_measured"] = ms.size();
+    r["observer_lateness_p50_ms"] = percentile(ms, 50);
+    r["observer_lateness_p99_ms"] = percentile(ms, 99);
+    r["observer_lateness_max_ms"] = ms.empty() ? 0.0 : ms.back();
+    return r;
+  };
+  json r;
+  r["pending_timers_requested"] = p.pending_timers;
+  r["pending_timers_after_setup"] = pending_after_setup;
+  r["setup_seconds"] = setup_secs;
+  r["spread_s"] = p.timer_spread_s;
+  r["tight_1ms"] = measure(1);
+  r["production_poll_timeout"] = measure(p.poll_timeout_ms);
+  r["peak_rss_bytes"] = peak_rss();
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// embedded broker: produce, raw consume, end to end
+
+rd_kafka_t* new_client(rd_kafka_type_t type, const kafka::Properties& props) {
+  auto conf = kafka::make_conf(props);
+  if (!conf) die("kafka conf: " + conf.status().to_string());
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf->release(), err, sizeof(err));
+  if (!rk) die(std::string("rd_kafka_new: ") + err);
+  return rk;
+}
+
+json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
+  json r;
+  auto broker = kafka::EmbeddedBroker::start(1);
+  if (!broker) die("embedded broker: " + broker.status().to_string());
+  const std::string bootstrap = (*broker)->bootstrap_servers();
+  const std::string topic = "bench.events";
+  check((*broker)->create_topic(topic, p.e2e_partitions), "create topic");
+  config::AppConfig cfg;
+  for (int c = 0; c < journey::kChannelCount; ++c) {
+    check((*broker)->create_topic(cfg.output.topic_for(static_cast<journey::Channel>(c)), 4), "create topic");
+  }
+  check((*broker)->create_topic(cfg.output.dead_letter_topic, 4), "create topic");
+
+  // 1. produce
+  const uint64_t n = std::min<uint64_t>(p.e2e_events, w.size());
+  {
+    kafka::KafkaPtr producer(new_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap},
+                                                            {"linger.ms", "50"},
+                                                            {"batch.num.messages", "10000"},
+                                                            {"queue.buffering.max.messages", "1000000"},
+                                                            {"compression.codec", p.e2e_compression}}));
+    const auto t0 = Clk::now();
+    for (uint64_t i = 0; i < n; ++i) {
+      const std::string key = customer_name(w.customer(i));
+      auto payload = w.payload(i);
+      for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+            RD_KAFKA_V_VALUE(const_cast<uint8_t*>(payload.data()), payload.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          rd_kafka_poll(producer.get(), 10);
+          continue;
+        }
+        if (err) die(std::string("produce: ") + rd_kafka_err2str(err));
+        break;
+      }
+      rd_kafka_poll(producer.get(), 0);
+    }
+    if (rd_kafka_flush(producer.get(), 120'000)) die("produce: flush timed out");
+    r["produce_seconds"] = seconds_since(t0);
+  }
+  // What the mock broker kept (it drops old message sets beyond 5 MiB / 100k sets per partition).
+  uint64_t retained = 0, trimmed = 0;
+  std::vector<std::pair<int64_t, int64_t>> marks(static_cast<size_t>(p.e2e_partitions));
+  {
+    kafka::KafkaPtr c(new_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap}, {"group.id", "bench-marks"}}));
+    for (int part = 0; part < p.e2e_partitions; ++part) {
+      int64_t lo = 0, hi = 0;
+      if (rd_kafka_query_watermark_offsets(c.get(), topic.c_str(), part, &lo, &hi, 10'000)) die("watermarks");
+      marks[static_cast<size_t>(part)] = {lo, hi};
+      retained += static_cast<uint64_t>(hi - lo);
+      trimmed += static_cast<uint64_t>(lo);
+    }
+  }
+  r["produced"] = n;
+  r["retained"] = retained;
+  r["trimmed_by_mock_broker"] = trimmed;
+  r["partitions"] = p.e2e_partitions;
+  r["compression"] = p.e2e_compression;
+
+  // 2. raw consumption
+  {
+    kafka::KafkaPtr c(new_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
+                                                     {"group.id", "bench-raw"},
+                                                     {"enable.auto.commit", "false"},
+                                                     {"enable.partition.eof", "false"}}));
+    rd_kafka_poll_set_consumer(c.get());
+    kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(p.e2e_partitions));
+    for (int part = 0; part < p.e2e_partitions; ++part) {
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), part)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if (rd_kafka_assign(c.get(), list.get())) die("assign");
+    uint64_t got = 0, bytes = 0;
+    Clk::time_point first{}, last{};
+    const auto deadline = Clk::now() + std::chrono::seconds(300);
+    while (got < retained && Clk::now() < deadline) {
+      kafka::MessagePtr m(rd_kafka_consumer_poll(c.get(), 100));
+      if (!m || m->err) continue;
+      if (got == 0) first = Clk::now();
+      ++got;
+      bytes += m->len;
+      last = Clk::now();
+    }
+    rd_kafka_consumer_close(c.get());
+    const double secs = std::chrono::duration<double>(last - first).count();
+    r["raw_consumed"] = got;
+    r["raw_seconds_first_to_last"] = secs;
+    r["raw_consume_events_per_s"] = secs > 0 ? static_cast<double>(got) / secs : 0.0;
+    r["raw_payload_bytes"] = bytes;
+  }
+
+  // 3. end to end: app::Engine
+  {
+    cfg.kafka.bootstrap_servers = bootstrap;
+    cfg.kafka.group_id = "bench-e2e";
+    cfg.inputs = {{topic, config::InputFormat::kAuto}};
+    cfg.state.dir = dir;
+    cfg.state.commit_interval = Millis(1000);
+    cfg.state.cache_entries = p.cache_entries;
+    cfg.processing.workers = 1;
+    cfg.processing.replay = true;
+    cfg.metrics.listen = "127.0.0.1:0";
+    cfg.engine = bench_engine_config();
+    SystemClock clock;
+    auto engine = app::Engine::create(cfg, clock);
+    if (!engine) die("engine: " + engine.status().to_string());
+    app::Engine& e = **engine;
+    Status run_status;
+    const auto t0 = Clk::now();
+    std::thread th([&] { run_status = e.run(); });
+    const auto& o = e.observer();
+    Clk::time_point first{};
+    uint64_t seen = 0;
+    const auto deadline = Clk::now() + std::chrono::seconds(400);
+    while (Clk::now() < deadline) {
+      seen = o.consumed.load() + o.dead_letters.load();
+      if (seen > 0 && first == Clk::time_point{}) first = Clk::now();
+      if (seen >= retained) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    const auto done = Clk::now();
+    uint64_t actions = 0;
+    for (const auto& a : o.actions) actions += a.load();
+    e.stop();
+    th.join();
+    const double stop_secs = seconds_since(done);
+    if (!run_status) die("engine run: " + run_status.to_string());
+    const double secs = std::chrono::duration<double>(done - first).count();
+    r["e2e_consumed"] = seen;
+    r["e2e_dead_letters"] = o.dead_letters.load();
+    r["e2e_actions"] = actions;
+    r["e2e_startup_seconds"] = std::chrono::duration<double>(first - t0).count();
+    r["e2e_seconds_first_to_last"] = secs;
+    r["e2e_seconds_from_start"] = std::chrono::duration<double>(done - t0).count();
+    r["e2e_drain_and_stop_seconds"] = stop_secs;
+    r["end_to_end_events_per_s"] = secs > 0 && seen >= retained ? static_cast<double>(seen) / secs : 0.0;
+    r["complete"] = seen >= retained;
+  }
+  return r;
+}
+
+std::string fmtd(double v, int prec = 0) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", prec, v);
+  return buf;
+}
+
+}  // namespace
+}  // namespace beckon::bench
+
+int main(int argc, char** argv) {
+  using namespace beckon;
+  using namespace beckon::bench;
+  Params p;
+  CLI::App cli("beckon-bench: throughput, end-to-end and timer-lateness measurements (issue 5)");
+  cli.add_option("--customers", p.customers, "customer population")->capture_default_str();
+  cli.add_option("--events", p.events, "generated events for the naive and engine runs")->capture_default_str();
+  cli.add_option("--pending-timers", p.pending_timers, "pending timers for the lateness run")->capture_default_str();
+  cli.add_option("--e2e-events", p.e2e_events, "events produced to the embedded broker (<= --events)")
+      ->capture_default_str();
+  cli.add_option("--e2e-partitions", p.e2e_partitions, "partitions of the end-to-end input topic")
+      ->capture_default_str();
+  cli.add_option("--e2e-compression", p.e2e_compression, "producer compression.codec of the input topic")
+      ->capture_default_str();
+  cli.add_option("--partitions", p.partitions, "partitions owned by the worker in the engine/timer runs")
+      ->check(CLI::Range(1, 250))
+      ->capture_default_str();
+  cli.add_option("--cache-entries", p.cache_entries, "write-back cache entries in total (state.cache_entries)")
+      ->capture_default_str();
+  cli.add_option("--event-rate", p.event_rate, "events per second of event time in the workload")
+      ->capture_default_str();
+  cli.add_option("--timer-spread", p.timer_spread_s, "pending timers' due times spread over S seconds")
+      ->capture_default_str();
+  cli.add_option("--timer-window", p.timer_window_s, "seconds measured per lateness mode")->capture_default_str();
+  cli.add_option("--poll-timeout-ms", p.poll_timeout_ms, "ingest runner poll timeout mirrored in the lateness run")
+      ->capture_default_str();
+  cli.add_option("--seed", p.seed, "workload seed")->capture_default_str();
+  cli.add_option("--state-dir", p.state_dir, "parent of the RocksDB directories (default: a new /tmp dir)");
+  cli.add_flag("--json", p.json, "print one JSON object");
+  cli.add_flag("--skip-e2e", p.skip_e2e, "skip the embedded-broker runs (raw consume, end to end)");
+  cli.add_flag("--skip-naive", p.skip_naive, "skip the naive read-modify-write baseline");
+  cli.add_flag("--skip-timers", p.skip_timers, "skip the timer-lateness run");
+  CLI11_PARSE(cli, argc, argv);
+  if (p.customers == 0 || p.events == 0) die("--customers and --events must be > 0");
+  if (p.customers > 0xFFFFFFFFull) die("--customers must fit in 32 bits");
+  init_logging(false, "warn");
+
+  bool temporary = false;
+  if (p.state_dir.empty()) {
+    char tmpl[] = "/tmp/beckon-bench-XXXXXX";
+    if (!mkdtemp(tmpl)) die("cannot create a temporary directory");
+    p.state_dir = tmpl;
+    temporary = true;
+  } else {
+    std::filesystem::create_directories(p.state_dir);
+  }
+  auto sub = [&](const char* name) {
+    const std::string d = p.state_dir + "/" + name;
+    std::filesystem::remove_all(d);
+    return d;
+  };
+  auto log = [&](const std::string& s) {
+    if (!p.json) std::cerr << "[bench] " << s << std::endl;
+  };
+
+  const auto total0 = Clk::now();
+  json out;
+  json params = {{"customers", p.customers},     {"events", p.events},
+                 {"pending_timers", p.pending_timers}, {"e2e_events", p.e2e_events},
+                 {"e2e_partitions", p.e2e_partitions}, {"e2e_compression", p.e2e_compression},
+                 {"partitions", p.partitions},   {"cache_entries", p.cache_entries},
+                 {"event_rate", p.event_rate},   {"timer_spread_s", p.timer_spread_s},
+                 {"timer_window_s", p.timer_window_s}, {"poll_timeout_ms", p.poll_timeout_ms},
+                 {"seed", p.seed},               {"skip_e2e", p.skip_e2e},
+                 {"build_type", BECKON_BENCH_BUILD_TYPE}};
+  out["parameters"] = params;
+  out["machine"] = machine_info();
+
+  log("generating " + std::to_string(p.events) + " events over " + std::to_string(p.customers) + " customers");
+  WorkloadOptions wo;
+  wo.customers = p.customers;
+  wo.events = p.events;
+  wo.seed = p.seed;
+  wo.partitions = p.partitions;
+  wo.events_per_second = p.event_rate;
+  Workload w(wo);
+  const auto g0 = Clk::now();
+  w.generate();
+  json wl;
+  wl["generate_seconds"] = seconds_since(g0);
+  wl["arena_bytes"] = w.arena_bytes();
+  wl["mean_event_bytes"] = static_cast<double>(w.arena_bytes()) / static_cast<double>(w.size());
+  wl["event_time_span_s"] = static_cast<double>(w.last_ms() - w.first_ms()) / 1000.0;
+  json mix;
+  for (int t = 0; t < journey::kEventTypeCount; ++t) {
+    if (w.mix().by_type[t]) mix[std::string(journey::to_string(static_cast<journey::EventType>(t)))] = w.mix().by_type[t];
+  }
+  wl["mix"] = mix;
+  out["workload"] = wl;
+  out["rss_after_generate_bytes"] = current_rss();
+
+  if (!p.skip_naive) {
+    log("naive read-modify-write baseline");
+    out["naive"] = run_naive(p, w, sub("naive"));
+    std::filesystem::remove_all(p.state_dir + "/naive");
+  }
+  log("engine (pipeline::Worker, 1 thread, replay)");
+  out["engine"] = run_engine(p, w, sub("engine"));
+  std::filesystem::remove_all(p.state_dir + "/engine");
+  if (!p.skip_e2e) {
+    log("embedded broker: produce, raw consume, end to end");
+    out["e2e"] = run_e2e(p, w, sub("e2e"));
+    std::filesystem::remove_all(p.state_dir + "/e2e");
+  }
+  if (!p.skip_timers) {
+    log("timer lateness with " + std::to_string(p.pending_timers) + " pending timers (live mode)");
+    out["timers"] = run_timers(p, sub("timers"));
+    std::filesystem::remove_all(p.state_dir + "/timers");
+  }
+  if (temporary) std::filesystem::remove_all(p.state_dir);
+
+  // Headline figures.
+  auto get = [&](const char* a, const char* b) -> std::optional<double> {
+    if (!out.contains(a) || !out[a].contains(b)) return std::nullopt;
+    return out[a][b].get<double>();
+  };
+  const auto engine_eps = get("engine", "events_per_s");
+  const auto naive_eps = get("naive", "events_per_s");
+  const auto e2e_eps = get("e2e", "end_to_end_events_per_s");
+  const auto raw_eps = get("e2e", "raw_consume_events_per_s");
+  out["engine_events_per_s"] = engine_eps.value_or(0);
+  out["naive_rmw_events_per_s"] = naive_eps ? json(*naive_eps) : json(nullptr);
+  out["end_to_end_events_per_s"] = e2e_eps ? json(*e2e_eps) : json(nullptr);
+  out["raw_consume_events_per_s"] = raw_eps ? json(*raw_eps) : json(nullptr);
+  out["engine_vs_naive"] = naive_eps && *naive_eps > 0 ? json(*engine_eps / *naive_eps) : json(nullptr);
+  out["e2e_vs_raw_consume"] = e2e_eps && raw_eps && *raw_eps > 0 ? json(*e2e_eps / *raw_eps) : json(nullptr);
+  out["cache_hit_ratio"] = out["engine"]["cache_hit_ratio"];
+  out["actions_emitted"] = out["engine"]["actions_emitted"];
+  out["commits"] = out["engine"]["commits"];
+  if (out.contains("timers")) {
+    const json& t = out["timers"]["tight_1ms"];
+    out["timer_lateness_p50_ms"] = t["lateness_p50_ms"];
+    out["timer_lateness_p99_ms"] = t["lateness_p99_ms"];
+    out["timer_lateness_max_ms"] = t["lateness_max_ms"];
+    out["timer_lateness_measured"] = t["measured_actions"];
+    const json& q = out["timers"]["production_poll_timeout"];
+    out["timer_lateness_poll_timeout_p99_ms"] = q["lateness_p99_ms"];
+  } else {
+    out["timer_lateness_p99_ms"] = nullptr;
+  }
+  out["peak_rss_bytes"] = process_max_rss();
+  out["total_seconds"] = seconds_since(total0);
+
+  if (p.json) {
+    std::cout << out.dump() << std::endl;
+    return 0;
+  }
+  auto row = [](const std::string& k, const std::string& v) {
+    std::printf("  %-42s %s\n", k.c_str(), v.c_str());
+  };
+  auto num = [&](const json& j, int prec = 0) { return j.is_null() ? std::string("-") : fmtd(j.get<double>(), prec); };
+  std::printf("beckon-bench  (%s, %s, nproc %u)\n", out["machine"]["cpu_model"].get<std::string>().c_str(),
+              out["machine"]["kernel"].get<std::string>().c_str(), std::thread::hardware_concurrency());
+  std::printf("  customers %llu, events %llu (%.0f B mean, %.0f s of event time), partitions %d\n",
+              static_cast<unsigned long long>(p.customers), static_cast<unsigned long long>(p.events),
+              wl["mean_event_bytes"].get<double>(), wl["event_time_span_s"].get<double>(), p.partitions);
+  row("naive_rmw_events_per_s", num(out["naive_rmw_events_per_s"]));
+  row("engine_events_per_s", num(out["engine_events_per_s"]));
+  row("engine_vs_naive", num(out["engine_vs_naive"], 2));
+  row("  cache hit ratio", num(out["engine"]["cache_hit_ratio"], 4));
+  row("  actions emitted / commits", num(out["engine"]["actions_emitted"]) + " / " + num(out["engine"]["commits"]));
+  row("  timers fired / pending at end",
+      num(out["engine"]["timers_fired"]) + " / " + num(out["engine"]["pending_timers_at_end"]));
+  row("  engine phase peak RSS (MiB)", fmtd(out["engine"]["peak_rss_bytes"].get<double>() / 1048576.0));
+  if (out.contains("e2e")) {
+    const json& e = out["e2e"];
+    row("e2e events (produced / retained)", num(e["produced"]) + " / " + num(e["retained"]));
+    row("raw_consume_events_per_s", num(out["raw_consume_events_per_s"]));
+    row("end_to_end_events_per_s", num(out["end_to_end_events_per_s"]));
+    row("e2e_vs_raw_consume", num(out["e2e_vs_raw_consume"], 3));
+    row("  e2e startup (s) / actions", num(e["e2e_startup_seconds"], 2) + " / " + num(e["e2e_actions"]));
+  }
+  if (out.contains("timers")) {
+    const json& t = out["timers"];
+    row("pending timers after setup", num(t["pending_timers_after_setup"]));
+    for (const char* mode : {"tight_1ms", "production_poll_timeout"}) {
+      const json& m = t[mode];
+      row(std::string("timer lateness ") + mode + " p50/p99/max ms",
+          num(m["lateness_p50_ms"], 2) + " / " + num(m["lateness_p99_ms"], 2) + " / " + num(m["lateness_max_ms"], 2) +
+              "  (n=" + num(m["measured_actions"]) + ")");
+    }
+  }
+  row("peak_rss_bytes (MiB)", fmtd(out["peak_rss_bytes"].get<double>() / 1048576.0));
+  row("total seconds", num(out["total_seconds"], 1));
+  return 0;
+}

@@ -1,0 +1,304 @@
+#include "pipeline/worker.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codec/event_builder.h"
+
+namespace beckon::pipeline {
+namespace {
+
+using journey::EventType;
+
+constexpr int64_t kHour = 3600 * 1000;
+constexpr int64_t kT0 = 1'795'000'000'000;  // 2026-11-19, event time of the first event
+const PartitionId kP0(0);
+
+// Records everything the worker hands over; flush can be made to fail.
+class FakeSink final : public ActionSink {
+ public:
+  Status send(const journey::Action& a) override {
+    actions.push_back(a);
+    ++unacked;
+    return Status::ok();
+  }
+  Status send_held_out(const journey::Action& a) override {
+    held_out.push_back(a);
+    return Status::ok();
+  }
+  Status send_dead_letter(const DeadLetter& d) override {
+    dead_letters.push_back({std::string(d.reason), d.offset.value()});
+    ++unacked;
+    return Status::ok();
+  }
+  Status flush(Millis) override {
+    if (fail_flush) return Status::fatal("delivery failed");
+    unacked = 0;
+    return Status::ok();
+  }
+  std::vector<journey::Action> actions, held_out;
+  std::vector<std::pair<std::string, int64_t>> dead_letters;
+  int unacked = 0;
+  bool fail_flush = false;
+};
+
+class CountingObserver final : public WorkerObserver {
+ public:
+  void on_late_event() override { ++late; }
+  void on_clamped_event() override { ++clamped; }
+  void on_commit_failed() override { ++commit_failures; }
+  int late = 0, clamped = 0, commit_failures = 0;
+};
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("beckon-worker-test-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    config_ = journey::default_engine_config();
+    config_.policies.consent_default_granted = true;
+    config_.policies.quiet_hours_enabled = false;
+    config_.policies.frequency_caps.clear();
+    config_.time.allowed_lateness = Millis(5000);
+    clock_.set(WallTime(kT0));
+    open_store();
+    start_worker();
+  }
+  void TearDown() override {
+    worker_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void open_store() {
+    state::StoreOptions o;
+    o.path = dir_.string();
+    auto s = state::Store::open(o);
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    store_ = std::move(*s);
+  }
+
+  void start_worker(bool replay = false) {
+    WorkerOptions o;
+    o.replay = replay;
+    o.commit_interval = Millis(1000);
+    worker_ = std::make_unique<Worker>(*store_, config_, local_time_, clock_, sink_, observer_, o);
+    ASSERT_TRUE(worker_->assign(kP0).is_ok());
+    worker_->set_caught_up(kP0, true);
+    auto stored = worker_->stored_offset(kP0, "events");
+    ASSERT_TRUE(stored.is_ok());
+    next_offset_ = stored->has_value() ? (*stored)->value() : 0;
+  }
+
+  // Simulates a process crash or stop: the worker and store go away without committing.
+  void restart(bool replay = false) {
+    worker_.reset();
+    store_.reset();
+    open_store();
+    start_worker(replay);
+  }
+
+  codec::EventSpec spec(EventType type, const std::string& customer, int64_t at) {
+    codec::EventSpec s;
+    s.type = type;
+    s.customer_id = customer;
+    s.event_id = "e" + std::to_string(++event_seq_);
+    s.timestamp = EventTime(at);
+    return s;
+  }
+
+  void feed_bytes(std::span<const uint8_t> bytes) {
+    InputMessage m{"events", kP0, Offset(next_offset_++), {}, bytes, codec::InputFormat::kAuto};
+    Status s = worker_->process(m);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+  }
+  void feed(const codec::EventSpec& s) { feed_bytes(builder_.build(s)); }
+
+  void profile(const std::string& customer, int64_t at) {
+    auto p = spec(EventType::kProfileUpdated, customer, at);
+    p.email_known = true;
+    p.push_token_known = true;
+    feed(p);
+  }
+  void cart(const std::string& customer, int64_t at) {
+    auto c = spec(EventType::kCartUpdated, customer, at);
+    c.items = {{"LIP-01", 1, 19.5, "makeup", 0}};
+    c.currency = "EUR";
+    feed(c);
+  }
+  void order(const std::string& customer, int64_t at) {
+    auto o = spec(EventType::kOrderPlaced, customer, at);
+    o.order_id = "o-" + customer;
+    o.items = {{"LIP-01", 1, 19.5, "makeup", 0}};
+    o.amount = 19.5;
+    o.currency = "EUR";
+    feed(o);
+  }
+  int actions_for(const std::string& customer, journey::Trigger trigger) const {
+    int n = 0;
+    for (const auto& a : sink_.actions) n += a.customer_id == customer && a.trigger == trigger;
+    return n;
+  }
+
+  std::filesystem::path dir_;
+  journey::EngineConfig config_;
+  journey::FixedOffsetLocalTime local_time_;
+  ManualClock clock_;
+  FakeSink sink_;
+  CountingObserver observer_;
+  std::unique_ptr<state::Store> store_;
+  std::unique_ptr<Worker> worker_;
+  codec::EventBuilder builder_;
+  int64_t next_offset_ = 0;
+  int event_seq_ = 0;
+};
+
+TEST_F(WorkerTest, CaughtUpPartitionFiresReminderOnWallClock) {
+  profile("c1", kT0);
+  cart("c1", kT0);
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  EXPECT_EQ(actions_for("c1", journey::Trigger::kCartAbandonment), 0);
+  clock_.set(WallTime(kT0 + kHour));
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  EXPECT_EQ(actions_for("c1", journey::Trigger::kCartAbandonment), 1);
+  EXPECT_EQ(sink_.actions[0].due.ms(), kT0 + kHour);
+}
+
+TEST_F(WorkerTest, OrderInBacklogCancelsReminder) {
+  // After a restart the wall clock is far past the reminder's due time, but the partition has
+  // backlog: the frontier follows the data, so the order still waiting in the backlog wins.
+  profile("c1", kT0);
+  cart("c1", kT0);
+  auto committed = worker_->commit();
+  ASSERT_TRUE(committed.is_ok());
+  restart();
+  worker_->set_caught_up(kP0, false);
+  clock_.set(WallTime(kT0 + 3 * kHour));
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  order("c1", kT0 + 10 * 60 * 1000);
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  worker_->set_caught_up(kP0, true);
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  EXPECT_EQ(actions_for("c1", journey::Trigger::kCartAbandonment), 0);
+}
+
+TEST_F(WorkerTest, BacklogFrontierFiresWhenDataPassesDueTime) {
+  worker_->set_caught_up(kP0, false);
+  profile("c1", kT0);
+  cart("c1", kT0);
+  clock_.set(WallTime(kT0 + 10 * kHour));  // wall time must not matter while there is backlog
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  EXPECT_EQ(actions_for("c1", journey::Trigger::kCartAbandonment), 0);
+  profile("c2", kT0 + kHour + 4000);  // frontier = max event time - 5 s lateness: still before due
+  EXPECT_EQ(actions_for("c1", journey::Trigger::kCartAbandonment), 0);
+  profile("c2", kT0 + kHour + 5000);  // frontier reaches the due time
+  EXPECT_EQ(actions_for("c1", journey::Trigger::kCartAbandonment), 1);
+}
+
+TEST_F(WorkerTest, GarbageIsDeadLetteredAndLaterEventsStillProcessed) {
+  const std::string garbage = "definitely not an event";
+  feed_bytes({reinterpret_cast<const uint8_t*>(garbage.data()), garbage.size()});
+  const std::string bad_json = R"({"event_id":"x","timestamp_ms":1795000000000,"body_type":"CartUpdated","body":{}})";
+  feed_bytes({reinterpret_cast<const uint8_t*>(bad_json.data()), bad_json.size()});
+  profile("c1", kT0);
+  cart("c1", kT0);
+  clock_.set(WallTime(kT0 + kHour));
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  ASSERT_EQ(sink_.dead_letters.size(), 2u);
+  EXPECT_EQ(sink_.dead_letters[0].first, "verify_failed");
+  EXPECT_EQ(sink_.dead_letters[0].second, 0);
+  EXPECT_EQ(sink_.dead_letters[1].first, "missing_customer_id");
+  EXPECT_EQ(actions_for("c1", journey::Trigger::kCartAbandonment), 1);
+}
+
+TEST_F(WorkerTest, CommitStoresNextOffsetOnlyAfterSinkAcknowledged) {
+  profile("c1", kT0);
+  cart("c1", kT0);
+  sink_.fail_flush = true;
+  auto failed = worker_->commit();
+  EXPECT_FALSE(failed.is_ok());
+  EXPECT_EQ(observer_.commit_failures, 1);
+  auto stored = store_->load_offset(kP0, "events");
+  ASSERT_TRUE(stored.is_ok());
+  EXPECT_FALSE(stored->has_value()) << "nothing may be committed before the sink acknowledged";
+
+  sink_.fail_flush = false;
+  auto ok = worker_->commit();
+  ASSERT_TRUE(ok.is_ok()) << ok.status().to_string();
+  ASSERT_EQ(ok->size(), 1u);
+  EXPECT_EQ((*ok)[0].next.value(), 2);
+  stored = store_->load_offset(kP0, "events");
+  ASSERT_TRUE(stored.is_ok() && stored->has_value());
+  EXPECT_EQ((*stored)->value(), 2);
+}
+
+TEST_F(WorkerTest, RestartResumesStateAndDurableTimers) {
+  profile("c1", kT0);
+  cart("c1", kT0);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  EXPECT_EQ(worker_->pending_timers(), 1);
+  restart();
+  EXPECT_EQ(next_offset_, 2) << "resumes after the last committed message";
+  EXPECT_EQ(worker_->pending_timers(), 1);
+  clock_.set(WallTime(kT0 + kHour));
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  EXPECT_EQ(actions_for("c1", journey::Trigger::kCartAbandonment), 1);
+}
+
+TEST_F(WorkerTest, CrashBeforeCommitReplaysTheSameDecisionWithTheSameId) {
+  worker_.reset();
+  start_worker(/*replay=*/true);
+  auto run = [&] {
+    profile("c1", kT0);
+    cart("c1", kT0);
+    profile("c2", kT0 + kHour + 6000);  // moves the data frontier past the reminder
+  };
+  run();
+  ASSERT_EQ(sink_.actions.size(), 1u);
+  const std::string first_id = sink_.actions[0].action_id;
+  restart(/*replay=*/true);  // crash: nothing was committed
+  EXPECT_EQ(next_offset_, 0);
+  event_seq_ = 0;
+  run();
+  ASSERT_EQ(sink_.actions.size(), 2u);
+  EXPECT_EQ(sink_.actions[1].action_id, first_id);
+}
+
+TEST_F(WorkerTest, ReplayModeIgnoresTheWallClock) {
+  worker_.reset();
+  start_worker(/*replay=*/true);
+  profile("c1", kT0);
+  cart("c1", kT0);
+  clock_.set(WallTime(kT0 + 100 * kHour));
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  EXPECT_EQ(actions_for("c1", journey::Trigger::kCartAbandonment), 0);
+}
+
+TEST_F(WorkerTest, FarFutureTimestampIsClampedAndLateEventCounted) {
+  profile("c1", kT0 + 24 * kHour);  // a day ahead of the wall clock: clamped to now + skew
+  EXPECT_EQ(observer_.clamped, 1);
+  EXPECT_LE(worker_->frontier(kP0).ms(), kT0 + config_.time.max_future_skew.count());
+  clock_.set(WallTime(kT0 + kHour));
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  profile("c2", kT0);  // an hour older than the frontier
+  EXPECT_EQ(observer_.late, 1);
+}
+
+TEST_F(WorkerTest, FrontierSurvivesRestart) {
+  worker_.reset();
+  start_worker(/*replay=*/true);
+  profile("c1", kT0 + kHour);
+  const EventTime before = worker_->frontier(kP0);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  restart(/*replay=*/true);
+  EXPECT_EQ(worker_->frontier(kP0), before);
+}
+
+}  // namespace
+}  // namespace beckon::pipeline
