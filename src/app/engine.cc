@@ -77,7 +77,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const config::AppConfig& config, 
   wo.decoder.max_message_bytes = c.processing.max_message_bytes;
   std::vector<pipeline::Worker*> raw_workers;
   for (size_t i = 0; i < workers; ++i) {
-    e->sinks_.push_back(std::make_unique<emit::KafkaActionSink>(*e->producer_, e->routing_));
+    e->sinks_.push_back(std::make_unique<emit::KafkaActionSink>(*e->producer_, e->routing_,
+                                                                c.processing.max_in_flight_actions));
     e->workers_.push_back(std::make_unique<pipeline::Worker>(*e->store_, c.engine, *e->local_time_, clock,
                                                              *e->sinks_.back(), *e->observer_, wo));
     raw_workers.push_back(e->workers_.back().get());
@@ -150,6 +151,26 @@ void Engine::refresh_gauges() {
   for (const auto& s : sinks_) in_flight += s->tracker().in_flight();
   metrics_->emit.set_actions_in_flight(static_cast<uint64_t>(std::max<int64_t>(0, in_flight)));
   metrics_->ingest.set_partitions_assigned(static_cast<int64_t>(runner_->assigned_partitions()));
+  std::array<int64_t, journey::kTriggerCount> pending{};
+  uint64_t entries = 0, hits = 0, misses = 0;
+  for (const auto& w : workers_) {
+    const pipeline::Worker::Stats& s = w->stats();
+    for (size_t t = 0; t < pending.size(); ++t) pending[t] += s.pending_timers[t].load(std::memory_order_relaxed);
+    entries += s.cache_entries.load(std::memory_order_relaxed);
+    hits += s.cache_hits.load(std::memory_order_relaxed);
+    misses += s.cache_misses.load(std::memory_order_relaxed);
+  }
+  for (size_t t = 0; t < pending.size(); ++t) metrics_->timer.set_pending(static_cast<int>(t), pending[t]);
+  metrics_->state.set_cache_entries(entries);
+  // Hit and miss totals are cumulative per partition; report the growth since the last refresh.
+  if (hits >= last_cache_hits_) metrics_->state.on_cache_hit(hits - last_cache_hits_);
+  if (misses >= last_cache_misses_) metrics_->state.on_cache_miss(misses - last_cache_misses_);
+  last_cache_hits_ = hits;
+  last_cache_misses_ = misses;
+  uint64_t waits = producer_->backpressure_waits();
+  for (const auto& s : sinks_) waits += s->backpressure_waits();
+  for (uint64_t i = last_backpressure_; i < waits; ++i) metrics_->emit.on_backpressure_pause();
+  last_backpressure_ = waits;
 }
 
 Status Engine::run() {

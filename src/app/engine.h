@@ -60,6 +60,9 @@ class Engine {
   std::unique_ptr<ops::HttpServer> http_;
   std::atomic<bool> stopping_{false};
   std::thread gauges_;
+  uint64_t last_cache_hits_ = 0;     // gauge thread only
+  uint64_t last_cache_misses_ = 0;
+  uint64_t last_backpressure_ = 0;
 };
 
 codec::InputFormat to_codec(config::InputFormat f);

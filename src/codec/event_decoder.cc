@@ -132,8 +132,62 @@ bool EventDecoder::decode(std::span<const uint8_t> bytes, InputFormat format, jo
   if (format == InputFormat::kAuto) {
     format = detail::starts_like_json(bytes) ? InputFormat::kJson : InputFormat::kFlatBuffers;
   }
-  if (format == InputFormat::kJson) return decode_json(bytes, out, failure);
-  return decode_flatbuffer(bytes, out, failure);
+  const bool ok = format == InputFormat::kJson ? decode_json(bytes, out, failure)
+                                               : decode_flatbuffer(bytes, out, failure);
+  return ok && strings_are_utf8(out, failure);
+}
+
+namespace {
+
+// Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF), with an ASCII fast path.
+bool valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    if (*p < 0x80) {
+      ++p;
+      continue;
+    }
+    int n;
+    uint32_t cp;
+    if ((*p & 0xE0) == 0xC0) { n = 1; cp = *p & 0x1F; }
+    else if ((*p & 0xF0) == 0xE0) { n = 2; cp = *p & 0x0F; }
+    else if ((*p & 0xF8) == 0xF0) { n = 3; cp = *p & 0x07; }
+    else return false;
+    if (end - p <= n) return false;
+    for (int i = 1; i <= n; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    p += n + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+// Strings travel on into actions, whose JSON form must be valid UTF-8: reject them here, where
+// the message can still be dead-lettered, rather than fail to encode a decision later.
+bool EventDecoder::strings_are_utf8(const journey::Event& e, DecodeFailure& failure) {
+  const std::pair<std::string_view, const char*> fields[] = {
+      {e.event_id, "event_id"}, {e.customer_id, "customer_id"}, {e.url, "url"},
+      {e.session_id, "session_id"}, {e.sku, "sku"}, {e.category, "category"},
+      {e.currency, "currency"}, {e.order_id, "order_id"}, {e.carrier, "carrier"},
+      {e.reason, "reason"}, {e.timezone, "timezone"}, {e.locale, "locale"},
+  };
+  for (const auto& [value, name] : fields) {
+    if (!valid_utf8(value)) return fail(failure, DecodeError::kInvalidField, std::string(name) + " is not valid UTF-8");
+  }
+  for (size_t i = 0; i < e.items.size(); ++i) {
+    if (!valid_utf8(e.items[i].sku) || !valid_utf8(e.items[i].category)) {
+      return fail(failure, DecodeError::kInvalidField, "items[" + std::to_string(i) + "] has a string that is not valid UTF-8");
+    }
+  }
+  return true;
 }
 
 bool EventDecoder::decode_json(std::span<const uint8_t> bytes, journey::Event& out,

@@ -84,6 +84,7 @@ class EventDecoder {
   const DecoderOptions& options() const { return opts_; }
 
  private:
+  bool strings_are_utf8(const journey::Event& event, DecodeFailure& failure);
   bool decode_flatbuffer(std::span<const uint8_t> bytes, journey::Event& out, DecodeFailure& failure);
   bool decode_json(std::span<const uint8_t> bytes, journey::Event& out, DecodeFailure& failure);
 

@@ -1,6 +1,8 @@
 #include "emit/kafka_action_sink.h"
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 namespace beckon::emit {
 
@@ -14,7 +16,20 @@ std::span<const uint8_t> bytes_of(std::string_view s) {
 
 Status KafkaActionSink::produce_action(const std::string& topic, codec::OutputFormat format,
                                        const journey::Action& action) {
+  if (tracker_.in_flight() >= max_in_flight_) {
+    // Backpressure: stop deciding until the broker has acknowledged enough; never drop.
+    ++backpressure_waits_;
+    while (tracker_.in_flight() >= max_in_flight_ / 2) {
+      if (tracker_.failed() > 0) return tracker_.wait_all(Millis(0));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
   std::span<const uint8_t> value = encoder_.encode(action, format);
+  if (value.empty()) {
+    // Input strings are UTF-8-checked by the decoder, so this means a bug, not bad input.
+    return Status::fatal("action " + action.action_id + " cannot be encoded as " +
+                         std::string(codec::to_string(format)));
+  }
   const std::string_view trigger = journey::to_string(action.trigger);
   const std::string_view content_type =
       format == codec::OutputFormat::kJson ? "application/json" : "application/x-flatbuffers";

@@ -25,7 +25,9 @@ struct Routing {
 // the Producer is shared and must outlive it.
 class KafkaActionSink final : public pipeline::ActionSink {
  public:
-  KafkaActionSink(Producer& producer, const Routing& routing) : producer_(producer), routing_(routing) {}
+  // `max_in_flight`: actions sent but not yet acknowledged before send() waits (backpressure).
+  KafkaActionSink(Producer& producer, const Routing& routing, size_t max_in_flight = 100'000)
+      : producer_(producer), routing_(routing), max_in_flight_(static_cast<int64_t>(max_in_flight)) {}
 
   Status send(const journey::Action& action) override;
   Status send_held_out(const journey::Action& action) override;
@@ -33,14 +35,17 @@ class KafkaActionSink final : public pipeline::ActionSink {
   Status flush(Millis timeout) override;
 
   const DeliveryTracker& tracker() const { return tracker_; }
+  uint64_t backpressure_waits() const { return backpressure_waits_; }
 
  private:
   Status produce_action(const std::string& topic, codec::OutputFormat format, const journey::Action& action);
 
   Producer& producer_;
   const Routing& routing_;
+  const int64_t max_in_flight_;
   codec::ActionEncoder encoder_;
   DeliveryTracker tracker_;
+  uint64_t backpressure_waits_ = 0;
 };
 
 }  // namespace beckon::emit

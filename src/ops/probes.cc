@@ -214,17 +214,14 @@ TimerProbe::TimerProbe(Registry& r, const Labels& labels)
 
 void TimerProbe::on_scheduled(int trigger) {
   scheduled_.at(trigger).Increment();
-  pending_.at(trigger).Increment();
 }
 
 void TimerProbe::on_cancelled(int trigger) {
   cancelled_.at(trigger).Increment();
-  pending_.at(trigger).Decrement();
 }
 
 void TimerProbe::on_fired(int trigger, double lateness_seconds) {
   fired_.at(trigger).Increment();
-  pending_.at(trigger).Decrement();
   lateness_.at(trigger).Observe(std::max(0.0, lateness_seconds));
 }
 

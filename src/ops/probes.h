@@ -149,8 +149,9 @@ class TimerProbe {
   void on_cancelled(int trigger);
   // A timer fired `lateness_seconds` after its due time (negative values count as 0).
   void on_fired(int trigger, double lateness_seconds);
-  void on_restored(int trigger, int64_t n) { pending_.at(trigger).Increment(static_cast<double>(n)); }
-  void on_released(int trigger, int64_t n) { pending_.at(trigger).Decrement(static_cast<double>(n)); }
+  // Exact pending count of a trigger on the partitions this instance owns, as the timer index
+  // keeps it (durable across restarts and hand-overs); set periodically by the app.
+  void set_pending(int trigger, int64_t n) { pending_.at(trigger).Set(static_cast<double>(n)); }
 
  private:
   detail::MetricGrid<prometheus::Counter> scheduled_;

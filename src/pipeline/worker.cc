@@ -244,6 +244,12 @@ Result<std::vector<CommittedOffset>> Worker::commit() {
     p->timers.on_committed();
   }
   last_commit_ = clock_.now();
+  const auto pending = pending_timers_by_trigger();
+  for (size_t t = 0; t < pending.size(); ++t) stats_.pending_timers[t].store(pending[t], std::memory_order_relaxed);
+  stats_.cache_entries.store(cached_customers(), std::memory_order_relaxed);
+  stats_.cache_hits.store(cache_hits(), std::memory_order_relaxed);
+  stats_.cache_misses.store(cache_misses(), std::memory_order_relaxed);
+  stats_.partitions.store(partitions_.size(), std::memory_order_relaxed);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   observer_.on_commit(seconds, bytes, entries);
   return offsets;
@@ -276,6 +282,16 @@ int64_t Worker::pending_timers() const {
   int64_t n = 0;
   for (const auto& [_, p] : partitions_) n += p->timers.pending();
   return n;
+}
+
+std::array<int64_t, journey::kTriggerCount> Worker::pending_timers_by_trigger() const {
+  static_assert(state::TimerQueue::kTimerClasses == journey::kTriggerCount,
+                "the timer class is the trigger (top two bits of the timer id)");
+  std::array<int64_t, journey::kTriggerCount> out{};
+  for (const auto& [_, p] : partitions_) {
+    for (size_t c = 0; c < out.size(); ++c) out[c] += p->timers.pending_in_class(c);
+  }
+  return out;
 }
 
 }  // namespace beckon::pipeline

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <span>
@@ -84,12 +86,24 @@ class Worker {
   // frontiers in one batch. Returns the offsets now durable (for consumer-group commits).
   Result<std::vector<CommittedOffset>> commit();
 
-  // Introspection for tests, benchmarks and metrics.
+  // A snapshot published at every commit, safe to read from any thread (metrics).
+  struct Stats {
+    std::array<std::atomic<int64_t>, journey::kTriggerCount> pending_timers{};
+    std::atomic<uint64_t> cache_entries{0};
+    std::atomic<uint64_t> cache_hits{0};
+    std::atomic<uint64_t> cache_misses{0};
+    std::atomic<uint64_t> partitions{0};
+  };
+  const Stats& stats() const { return stats_; }
+
+  // Introspection for tests and benchmarks (owning thread only).
   EventTime frontier(PartitionId partition) const;
   uint64_t cache_hits() const;
   uint64_t cache_misses() const;
   size_t cached_customers() const;
   int64_t pending_timers() const;
+  // Pending timers by trigger over the owned partitions (exact, from the timer index).
+  std::array<int64_t, journey::kTriggerCount> pending_timers_by_trigger() const;
   uint64_t processed() const { return processed_; }
 
  private:
@@ -111,6 +125,7 @@ class Worker {
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
   WallTime last_commit_;
   uint64_t processed_ = 0;
+  Stats stats_;
 };
 
 }  // namespace beckon::pipeline

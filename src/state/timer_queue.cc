@@ -21,17 +21,26 @@ Status TimerQueue::open() {
   pending_ = 0;
   error_ = Status::ok();
 
+  pending_by_class_.fill(0);
   Result<std::optional<std::string>> meta = store_.load_meta(partition_, kPendingMetaKey);
   if (!meta.is_ok()) return meta.status();
   if (meta.value().has_value()) {
+    // "n0,n1,n2,n3": pending timers per class (the top two bits of the timer id).
     const std::string& text = *meta.value();
-    int64_t n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size() || n < 0) {
-      return Status::corruption("partition " + std::to_string(partition_.value()) +
-                                ": malformed pending timer count '" + text + "'");
+    const char* p = text.data();
+    const char* end = text.data() + text.size();
+    for (size_t c = 0; c < kTimerClasses; ++c) {
+      int64_t n = 0;
+      auto [next, ec] = std::from_chars(p, end, n);
+      const bool last = c + 1 == kTimerClasses;
+      if (ec != std::errc() || n < 0 || (last ? next != end : (next == end || *next != ','))) {
+        return Status::corruption("partition " + std::to_string(partition_.value()) +
+                                  ": malformed pending timer counts '" + text + "'");
+      }
+      pending_by_class_[c] = n;
+      pending_ += n;
+      p = last ? next : next + 1;
     }
-    pending_ = n;
   }
   return refill();
 }
@@ -87,6 +96,7 @@ void TimerQueue::schedule(std::string_view customer, uint64_t id, EventTime due)
   if (exists(k)) return;
   record(k, true);
   ++pending_;
+  ++pending_by_class_[timer_class(id)];
   if (in_range(k)) {
     head_.insert(Key{due, std::string(customer), id});
     trim_head();
@@ -99,6 +109,7 @@ void TimerQueue::cancel(std::string_view customer, uint64_t id, EventTime due) {
   if (!exists(k)) return;
   record(k, false);
   --pending_;
+  --pending_by_class_[timer_class(id)];
   if (in_range(k)) {
     auto it = head_.find(k);
     if (it != head_.end()) head_.erase(it);
@@ -168,6 +179,7 @@ Result<bool> TimerQueue::pop_due(EventTime frontier, DueTimer& out) {
   Key k = std::move(head_.extract(first).value());
   record(k.view(), false);
   --pending_;
+  --pending_by_class_[timer_class(k.id)];
   out.customer = std::move(k.customer);
   out.id = k.id;
   out.due = k.due;
@@ -190,7 +202,12 @@ Status TimerQueue::flush_to(CommitBatch& batch) {
       batch.delete_timer(partition_, k.due, k.customer, k.id);
     }
   }
-  batch.put_meta(partition_, kPendingMetaKey, std::to_string(pending_));
+  std::string counts;
+  for (size_t c = 0; c < kTimerClasses; ++c) {
+    if (c) counts.push_back(',');
+    counts += std::to_string(pending_by_class_[c]);
+  }
+  batch.put_meta(partition_, kPendingMetaKey, counts);
   flushed_version_ = version_;
   flushed_ = true;
   return Status::ok();

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -72,6 +74,11 @@ class TimerQueue {
 
   // Exact number of pending timers of this partition, uncommitted changes included.
   int64_t pending() const { return pending_; }
+  // Pending timers of one class: the top two bits of a timer id name its class (journey/ puts
+  // the trigger there), so the count per trigger survives restarts without a scan.
+  static constexpr size_t kTimerClasses = 4;
+  static size_t timer_class(uint64_t id) { return static_cast<size_t>(id >> 62); }
+  int64_t pending_in_class(size_t c) const { return pending_by_class_[c]; }
   const Status& status() const { return error_; }
   size_t head_size() const { return head_.size(); }
   size_t uncommitted_changes() const { return changes_.size(); }
@@ -128,6 +135,7 @@ class TimerQueue {
   uint64_t flushed_version_ = 0;
   bool flushed_ = false;
   int64_t pending_ = 0;
+  std::array<int64_t, kTimerClasses> pending_by_class_{};
   Status error_;
 };
 

@@ -424,3 +424,23 @@ TEST(EventJson, ConvertsBetweenJsonAndFlatBuffers) {
 
 }  // namespace
 }  // namespace beckon::codec
+
+namespace beckon::codec {
+namespace {
+
+TEST(EventDecoder, RejectsFlatBufferStringsThatAreNotUtf8) {
+  // FlatBuffers verification does not check UTF-8, but actions built from these strings must
+  // render as JSON: such events are dead-lettered at the door.
+  EventSpec spec = testing::cart_event();
+  spec.items[0].sku = std::string("LIP\xff\xfe", 5);
+  EXPECT_EQ(reject_reason_fb(spec), DecodeError::kInvalidField);
+  spec = testing::cart_event();
+  spec.customer_id = std::string("c\xc0\xaf", 3);  // overlong encoding of '/'
+  EXPECT_EQ(reject_reason_fb(spec), DecodeError::kInvalidField);
+  spec = testing::cart_event();
+  spec.customer_id = "caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x92\x84";  // é, €, 💄
+  EXPECT_EQ(reject_reason_fb(spec), std::nullopt);
+}
+
+}  // namespace
+}  // namespace beckon::codec

@@ -147,12 +147,13 @@ TEST_F(ProbesTest, CommitsFeedDurationAndSizeHistograms) {
   EXPECT_LINE(t, "beckon_commit_bytes_bucket{le=\"4096\"} 2");
 }
 
-TEST_F(ProbesTest, PendingTimersFollowScheduleCancelFireRestoreRelease) {
+TEST_F(ProbesTest, TimerCountersAndPendingGauge) {
   for (int i = 0; i < 3; ++i) m.timer.on_scheduled(0);
   m.timer.on_cancelled(0);
   m.timer.on_fired(0, 0.05);
-  m.timer.on_restored(2, 10);
-  m.timer.on_released(2, 4);
+  m.timer.set_pending(0, 1);
+  m.timer.set_pending(2, 10);
+  m.timer.set_pending(2, 6);
   const std::string t = text();
   EXPECT_LINE(t, "beckon_timers_scheduled_total{trigger=\"cart_abandonment\"} 3");
   EXPECT_LINE(t, "beckon_timers_cancelled_total{trigger=\"cart_abandonment\"} 1");
