@@ -171,6 +171,10 @@ void Engine::refresh_gauges() {
   for (const auto& s : sinks_) waits += s->backpressure_waits();
   for (uint64_t i = last_backpressure_; i < waits; ++i) metrics_->emit.on_backpressure_pause();
   last_backpressure_ = waits;
+  uint64_t failed = 0;
+  for (const auto& s : sinks_) failed += static_cast<uint64_t>(s->tracker().failed());
+  for (uint64_t i = last_delivery_failures_; i < failed; ++i) metrics_->emit.on_delivery_error(1 /*broker*/);
+  last_delivery_failures_ = failed;
 }
 
 Status Engine::run() {

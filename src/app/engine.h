@@ -63,6 +63,7 @@ class Engine {
   uint64_t last_cache_hits_ = 0;     // gauge thread only
   uint64_t last_cache_misses_ = 0;
   uint64_t last_backpressure_ = 0;
+  uint64_t last_delivery_failures_ = 0;
 };
 
 codec::InputFormat to_codec(config::InputFormat f);
