@@ -39,7 +39,7 @@ ops::MetricsLabels metrics_labels(const Clock& clock) {
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(const config::AppConfig& config, const Clock& clock) {
-  std::unique_ptr<Engine> e(new Engine());
+  std::unique_ptr<Engine> e(new Engine(clock));
   e->config_ = config;
   const config::AppConfig& c = e->config_;
   e->metrics_ = std::make_unique<ops::Metrics>(metrics_labels(clock));
@@ -90,16 +90,22 @@ Result<std::unique_ptr<Engine>> Engine::create(const config::AppConfig& config, 
   for (const config::InputTopic& t : c.inputs) ro.topics.push_back({t.name, to_codec(t.format)});
   ingest::RunnerHooks hooks;
   Engine* self = e.get();
-  hooks.on_rebalance = [self](const std::string& kind, size_t partitions) {
-    if (kind == "assign") self->metrics_->ingest.on_assigned(static_cast<int64_t>(partitions));
-    else self->metrics_->ingest.on_revoked(static_cast<int64_t>(partitions));
+  hooks.on_rebalance = [self](const std::string& kind, const std::vector<int32_t>& partitions) {
+    if (kind == "assign") {
+      self->metrics_->ingest.on_assigned(static_cast<int64_t>(partitions.size()));
+    } else {
+      self->metrics_->ingest.on_revoked(static_cast<int64_t>(partitions.size()));
+      // A revoked partition's series go away with it (they now belong to another instance).
+      for (int32_t p : partitions) self->metrics_->ingest.forget_partition(PartitionId(p));
+    }
   };
   hooks.on_stats = [self](const std::string& json) { self->on_stats(json); };
   e->runner_ = std::make_unique<ingest::Runner>(std::move(ro), raw_workers, std::move(hooks));
 
   e->http_ = std::make_unique<ops::HttpServer>(e->metrics_->registry, [self] {
-    if (self->runner_ && self->runner_->ready()) return ops::ReadyState{true, ""};
-    return ops::ReadyState{false, "partitions not assigned"};
+    if (!self->runner_ || !self->runner_->ready()) return ops::ReadyState{false, "partitions not assigned"};
+    if (!self->broker_reachable_.load()) return ops::ReadyState{false, "no broker reachable"};
+    return ops::ReadyState{true, ""};
   });
   if (Status s = e->http_->start(c.metrics.listen); !s) return s;
   return e;
@@ -123,11 +129,21 @@ void Engine::stop() {
 void Engine::on_stats(const std::string& json) {
   // librdkafka statistics: per topic-partition consumer_lag (-1 when unknown).
   auto doc = nlohmann::json::parse(json, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("topics")) return;
+  if (doc.is_discarded()) return;
+  if (doc.contains("brokers")) {
+    // Reachable when at least one real broker (not the bootstrap placeholder) is UP.
+    bool any_up = false;
+    for (const auto& [name, b] : doc["brokers"].items()) {
+      if (b.value("nodeid", -1) >= 0 && b.value("state", "") == "UP") any_up = true;
+    }
+    broker_reachable_.store(any_up);
+  }
+  if (!doc.contains("topics")) return;
   for (const auto& [topic, t] : doc["topics"].items()) {
     if (!t.contains("partitions")) continue;
     for (const auto& [pid, p] : t["partitions"].items()) {
-      if (pid == "-1" || !p.value("assigned", false)) continue;
+      // "desired": the partition is in the current assignment (librdkafka STATISTICS.md).
+      if (pid == "-1" || !p.value("desired", false)) continue;
       const int64_t lag = p.value("consumer_lag", int64_t{-1});
       if (lag >= 0) metrics_->ingest.set_consumer_lag(topic, PartitionId(std::stoi(pid)), lag);
     }
@@ -161,6 +177,13 @@ void Engine::refresh_gauges() {
     misses += s.cache_misses.load(std::memory_order_relaxed);
   }
   for (size_t t = 0; t < pending.size(); ++t) metrics_->timer.set_pending(static_cast<int>(t), pending[t]);
+  const WallTime now = clock_.now();
+  for (const auto& w : workers_) {
+    for (const auto& [partition, frontier] : w->published_frontiers()) {
+      if (frontier == EventTime::min()) continue;
+      metrics_->ingest.set_frontier_lag(partition, static_cast<double>(now.ms() - frontier.ms()) / 1000.0);
+    }
+  }
   metrics_->state.set_cache_entries(entries);
   // Hit and miss totals are cumulative per partition; report the growth since the last refresh.
   if (hits >= last_cache_hits_) metrics_->state.on_cache_hit(hits - last_cache_hits_);

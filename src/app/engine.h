@@ -36,17 +36,19 @@ class Engine {
   Status run();
   void stop();
 
-  bool ready() const { return runner_ && runner_->ready(); }
+  // Ready: partitions assigned and restored, and a broker reachable (what /readyz reports).
+  bool ready() const { return runner_ && runner_->ready() && broker_reachable_.load(); }
   int metrics_port() const { return http_ ? http_->port() : 0; }
   const MetricsObserver& observer() const { return *observer_; }
   ops::Metrics& metrics() { return *metrics_; }
   int64_t producer_queue() const { return producer_ ? producer_->queue_length() : 0; }
 
  private:
-  Engine() = default;
+  explicit Engine(const Clock& clock) : clock_(clock) {}
   void refresh_gauges();
   void on_stats(const std::string& json);
 
+  const Clock& clock_;
   config::AppConfig config_;
   std::unique_ptr<ops::Metrics> metrics_;
   std::unique_ptr<MetricsObserver> observer_;
@@ -59,6 +61,7 @@ class Engine {
   std::unique_ptr<ingest::Runner> runner_;
   std::unique_ptr<ops::HttpServer> http_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> broker_reachable_{true};  // from librdkafka statistics (every 5 s)
   std::thread gauges_;
   uint64_t last_cache_hits_ = 0;     // gauge thread only
   uint64_t last_cache_misses_ = 0;

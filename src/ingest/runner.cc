@@ -125,7 +125,7 @@ void Runner::on_assign(rd_kafka_topic_partition_list_t* parts) {
   assigned_.store(partitions.size());
   ready_.store(true);
   spdlog::info("assigned {} partitions ({} topic-partitions)", partitions.size(), parts->cnt);
-  if (hooks_.on_rebalance) hooks_.on_rebalance("assign", partitions.size());
+  if (hooks_.on_rebalance) hooks_.on_rebalance("assign", {partitions.begin(), partitions.end()});
 }
 
 void Runner::on_revoke(rd_kafka_topic_partition_list_t* parts) {
@@ -164,7 +164,7 @@ void Runner::on_revoke(rd_kafka_topic_partition_list_t* parts) {
   rd_kafka_assign(consumer_.get(), nullptr);
   assigned_.store(0);
   spdlog::info("revoked {} partitions", partitions.size());
-  if (hooks_.on_rebalance) hooks_.on_rebalance("revoke", partitions.size());
+  if (hooks_.on_rebalance) hooks_.on_rebalance("revoke", {partitions.begin(), partitions.end()});
 }
 
 Status Runner::commit_worker(WorkerSlot& slot) {

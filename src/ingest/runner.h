@@ -30,7 +30,7 @@ struct RunnerOptions {
 
 // Hooks the runner calls for metrics and readiness; all optional, called from runner threads.
 struct RunnerHooks {
-  std::function<void(const std::string& kind, size_t partitions)> on_rebalance;
+  std::function<void(const std::string& kind, const std::vector<int32_t>& partitions)> on_rebalance;
   std::function<void(const std::string& stats_json)> on_stats;  // librdkafka statistics
 };
 

@@ -71,7 +71,11 @@ Status Worker::assign(PartitionId partition) {
   return Status::ok();
 }
 
-void Worker::revoke(PartitionId partition) { partitions_.erase(partition.value()); }
+void Worker::revoke(PartitionId partition) {
+  partitions_.erase(partition.value());
+  std::lock_guard lock(published_mu_);
+  std::erase_if(published_frontiers_, [&](const auto& f) { return f.first == partition; });
+}
 
 bool Worker::owns(PartitionId partition) const { return partitions_.count(partition.value()) > 0; }
 
@@ -250,6 +254,11 @@ Result<std::vector<CommittedOffset>> Worker::commit() {
   stats_.cache_hits.store(cache_hits(), std::memory_order_relaxed);
   stats_.cache_misses.store(cache_misses(), std::memory_order_relaxed);
   stats_.partitions.store(partitions_.size(), std::memory_order_relaxed);
+  {
+    std::lock_guard lock(published_mu_);
+    published_frontiers_.clear();
+    for (const auto& [_, p] : partitions_) published_frontiers_.emplace_back(p->id, p->frontier);
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   observer_.on_commit(seconds, bytes, entries);
   return offsets;
@@ -282,6 +291,11 @@ int64_t Worker::pending_timers() const {
   int64_t n = 0;
   for (const auto& [_, p] : partitions_) n += p->timers.pending();
   return n;
+}
+
+std::vector<std::pair<PartitionId, EventTime>> Worker::published_frontiers() const {
+  std::lock_guard lock(published_mu_);
+  return published_frontiers_;
 }
 
 std::array<int64_t, journey::kTriggerCount> Worker::pending_timers_by_trigger() const {

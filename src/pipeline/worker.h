@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <span>
 #include <string>
@@ -95,6 +96,8 @@ class Worker {
     std::atomic<uint64_t> partitions{0};
   };
   const Stats& stats() const { return stats_; }
+  // (partition, frontier) of every owned partition as of the last commit; any thread.
+  std::vector<std::pair<PartitionId, EventTime>> published_frontiers() const;
 
   // Introspection for tests and benchmarks (owning thread only).
   EventTime frontier(PartitionId partition) const;
@@ -126,6 +129,8 @@ class Worker {
   WallTime last_commit_;
   uint64_t processed_ = 0;
   Stats stats_;
+  mutable std::mutex published_mu_;
+  std::vector<std::pair<PartitionId, EventTime>> published_frontiers_;
 };
 
 }  // namespace beckon::pipeline
