@@ -218,7 +218,7 @@ class Workload {
     s.customer = customer;
     s.session_id = "s-" + std::to_string(next_session_++);
     s.cart.clear();
-    s.events_left = 3 + static_cast<int>(rng() % 20);
+    s.events_left = 1 + static_cast<int>(rng() % 10);  // 5.5 events per session on average
   }
   static std::string sku_name(uint64_t sku) {
     char buf[16];

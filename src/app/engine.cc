@@ -71,7 +71,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const config::AppConfig& config, 
   e->local_time_ = journey::make_tzdb_local_time(c.engine.policies.default_timezone);
   pipeline::WorkerOptions wo;
   const size_t workers = static_cast<size_t>(std::max(1, c.processing.workers));
-  wo.cache_entries_per_partition = std::max<size_t>(1024, c.state.cache_entries / (4 * workers));
+  wo.cache_entries = std::max<size_t>(1024, c.state.cache_entries / workers);
   wo.commit_interval = c.state.commit_interval;
   wo.replay = c.processing.replay;
   wo.decoder.max_message_bytes = c.processing.max_message_bytes;

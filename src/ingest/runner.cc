@@ -202,9 +202,10 @@ void Runner::update_caught_up(WorkerSlot& slot) {
 
 void Runner::worker_loop(WorkerSlot& slot) {
   std::vector<rd_kafka_message_t*> batch(static_cast<size_t>(options_.batch_size));
+  Millis timeout = options_.poll_timeout;
   while (!stopping_.load()) {
-    ssize_t n = rd_kafka_consume_batch_queue(slot.queue.get(), static_cast<int>(options_.poll_timeout.count()),
-                                             batch.data(), batch.size());
+    ssize_t n = rd_kafka_consume_batch_queue(slot.queue.get(), static_cast<int>(timeout.count()), batch.data(),
+                                             batch.size());
     std::lock_guard lock(slot.mu);
     Status status;
     for (ssize_t i = 0; i < n; ++i) {
@@ -239,6 +240,12 @@ void Runner::worker_loop(WorkerSlot& slot) {
     if (!status.is_ok()) {
       fail(status);
       return;
+    }
+    // Wake up for the next timer rather than at the end of a full poll timeout (1 ms at least,
+    // so a timer waiting on anything but the clock cannot spin this loop).
+    timeout = options_.poll_timeout;
+    if (auto until = slot.worker->wall_time_until_next_timer()) {
+      timeout = std::clamp(*until, Millis(1), options_.poll_timeout);
     }
   }
 }

@@ -29,7 +29,7 @@ std::string encode_frontier(EventTime max_event_time, EventTime frontier) {
 
 struct Worker::Partition {
   Partition(state::Store& store, PartitionId id, const WorkerOptions& options)
-      : id(id), cache(store, id, options.cache_entries_per_partition), timers(store, id, options.timer_head_capacity) {}
+      : id(id), cache(store, id, options.cache_entries), timers(store, id, options.timer_head_capacity) {}
 
   PartitionId id;
   state::StateCache<CustomerState, CustomerStateCodec> cache;
@@ -68,11 +68,19 @@ Status Worker::assign(PartitionId partition) {
     p->frontier = EventTime(b);
   }
   partitions_[partition.value()] = std::move(p);
+  rebalance_cache_budget();
   return Status::ok();
+}
+
+void Worker::rebalance_cache_budget() {
+  if (partitions_.empty()) return;
+  const size_t share = std::max<size_t>(1, options_.cache_entries / partitions_.size());
+  for (auto& [_, p] : partitions_) p->cache.set_capacity(share);
 }
 
 void Worker::revoke(PartitionId partition) {
   partitions_.erase(partition.value());
+  rebalance_cache_budget();
   std::lock_guard lock(published_mu_);
   std::erase_if(published_frontiers_, [&](const auto& f) { return f.first == partition; });
 }
@@ -205,6 +213,20 @@ Status Worker::fire_due_timers() {
     if (Status s = fire_partition(*p); !s) return s;
   }
   return Status::ok();
+}
+
+std::optional<Millis> Worker::wall_time_until_next_timer() {
+  if (options_.replay) return std::nullopt;
+  std::optional<Millis> soonest;
+  const int64_t now = clock_.now().ms();
+  for (auto& [_, p] : partitions_) {
+    if (!p->caught_up) continue;
+    auto next = p->timers.next_due();
+    if (!next) continue;
+    const Millis wait(std::max<int64_t>(0, next->ms() - now));
+    if (!soonest || wait < *soonest) soonest = wait;
+  }
+  return soonest;
 }
 
 bool Worker::commit_due() const {

@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <memory>
 #include <span>
@@ -26,7 +27,8 @@
 namespace beckon::pipeline {
 
 struct WorkerOptions {
-  size_t cache_entries_per_partition = 250'000;  // entries; dirty ones are pinned until commit
+  size_t cache_entries = 1'000'000;  // customers cached by this worker, split over its partitions;
+                                     // dirty ones are pinned until the next commit
   size_t timer_head_capacity = 65'536;           // timers kept in memory per partition
   Millis commit_interval{1000};                  // time between durable commits
   Millis flush_timeout{120'000};                 // longest wait for action acknowledgements
@@ -81,6 +83,10 @@ class Worker {
   void set_caught_up(PartitionId partition, bool caught_up);
   // Fires every timer due at or before its partition's frontier.
   Status fire_due_timers();
+  // Wall time until the earliest pending timer of a caught-up partition is due (0 when one is
+  // due now); nullopt when none is pending or the frontier follows the data. The ingest loop
+  // caps its poll timeout with it, so timers fire on time when no messages arrive.
+  std::optional<Millis> wall_time_until_next_timer();
   // True when the commit interval has passed or a cache holds too many pinned entries.
   bool commit_due() const;
   // Waits for the sink's acknowledgements, then writes dirty state, timer changes, offsets and
@@ -115,6 +121,7 @@ class Worker {
   EventTime advance_frontier(Partition& p);
   Status fire_partition(Partition& p);
   Status apply(Partition& p, std::string_view customer, journey::CustomerState& state);
+  void rebalance_cache_budget();
 
   state::Store& store_;
   const journey::EngineConfig& config_;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -103,8 +105,11 @@ class StateCache {
     note_change(e);
   }
 
-  // Encodes every changed entry into `batch` (puts and deletes of the customers CF).
+  // Encodes every changed entry into `batch` (puts and deletes of the customers CF), in key
+  // order: RocksDB then inserts into its memtable with a position hint instead of a full
+  // skip-list search per key (see memtable_insert_with_hint_prefix_extractor in store.cc).
   void flush_to(CommitBatch& batch) {
+    std::sort(changed_.begin(), changed_.end(), [](const Entry* a, const Entry* b) { return *a->key < *b->key; });
     for (Entry* e : changed_) {
       if (e->state == EntryState::kDirty) {
         Codec::encode(e->value, scratch_);
@@ -141,6 +146,9 @@ class StateCache {
 
   size_t size() const { return map_.size(); }
   size_t capacity() const { return capacity_; }
+  // Changes the entry budget (e.g. when the owner's partition count changes); takes effect at
+  // the next on_committed().
+  void set_capacity(size_t capacity) { capacity_ = capacity; }
   size_t dirty_count() const { return changed_.size(); }
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
