@@ -20,6 +20,7 @@ int run_broker(const BrokerOptions& options) {
     return 1;
   }
   std::vector<std::string> topics = {options.input_topic, options.dead_letter_topic};
+  topics.insert(topics.end(), options.extra_topics.begin(), options.extra_topics.end());
   for (int c = 0; c < journey::kChannelCount; ++c) {
     topics.push_back(options.action_topic_prefix + std::string(journey::to_string(static_cast<journey::Channel>(c))));
   }

@@ -23,6 +23,7 @@ struct BrokerOptions {
   std::string action_topic_prefix = "beckon.actions.";
   std::string dead_letter_topic = "beckon.dlq";
   std::string address_file;      // also write the bootstrap address here
+  std::vector<std::string> extra_topics;  // more topics to create, same partition count
 };
 
 struct ProduceOptions {

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   broker_cmd->add_option("--action-topic-prefix", broker.action_topic_prefix, "Prefix of the per-channel action topics");
   broker_cmd->add_option("--dead-letter-topic", broker.dead_letter_topic, "Dead-letter topic to create");
   broker_cmd->add_option("--address-file", broker.address_file, "Also write the bootstrap address to this file");
+  broker_cmd->add_option("--topic", broker.extra_topics, "Another topic to create (repeatable)");
 
   std::string config_path;
   int metrics_port = -1;

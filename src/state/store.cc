@@ -95,6 +95,8 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf, const StoreOptions& so,
       t.whole_key_filtering = true;
       o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kPartitionBytes));
       o.memtable_prefix_bloom_size_ratio = 0.02;
+      // Timer changes are committed in key order too (TimerQueue keeps them in an ordered map).
+      o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kPartitionBytes));
       o.memtable_whole_key_filtering = true;
       break;
     case Cf::kOffsets:

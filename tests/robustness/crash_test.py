@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Crash test (issue 4): the same 200,000 events go through a crash-free `beckon run` (run A) and
-through a `beckon run` that is SIGKILLed at random moments at least 20 times and restarted on the
-same state directory each time (run B). Replay mode makes decisions a function of the input alone,
+through a `beckon run` that is SIGKILLed at random moments (0.3-3 s after it got its partitions)
+at least 20 times and restarted on the same state directory each time (run B). Run A's topic is
+filled before it starts; run B's identical topic is fed live while the kills happen, so every kill
+hits a working processor. Replay mode makes decisions a function of the input alone,
 so run B must emit every action id of run A, no other id (duplicates allowed), and end with the
 same per-customer state (`beckon inspect --all`).
 
 Environment: BECKON_BIN, optional CRASH_EVENTS (default 200000), CRASH_KILLS (default 20),
-CRASH_SEED (default 4)."""
+CRASH_SEED (default 4), CRASH_FEED_SECONDS (default 90), CRASH_KEEP (keep the work dir)."""
 import json
 import os
 import random
@@ -15,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -23,6 +26,7 @@ import beckon_harness as h
 EVENTS = int(os.environ.get("CRASH_EVENTS", "200000"))
 KILLS = int(os.environ.get("CRASH_KILLS", "20"))
 SEED = int(os.environ.get("CRASH_SEED", "4"))
+FEED_SECONDS = float(os.environ.get("CRASH_FEED_SECONDS", "90"))
 CUSTOMERS = 3000
 PARTITIONS = 16  # 200k compact events stay well under the mock broker's 5 MiB per partition
 TOPIC_A = "crash.in.a"
@@ -163,12 +167,22 @@ def generate(seed, n_events, n_customers, start_ms):
 # ---------------------------------------------------------------------------------------------
 # Process helpers.
 
-def metrics_port(engine, timeout=20):
+def metrics_port(engine, timeout=20, skip=0):
+    """The metrics port the engine logged; `skip` earlier ports in the same (appended) log are
+    those of previous processes."""
     def port():
         engine.check_alive()
         m = re.findall(r"metrics on port (\d+)", engine.output())
-        return int(m[-1]) if m else None
+        return int(m[-1]) if len(m) > skip else None
     return h.wait_for(port, timeout, "the metrics port in the engine log")
+
+
+def count_in_log(path, text):
+    try:
+        with open(path) as f:
+            return f.read().count(text)
+    except FileNotFoundError:
+        return 0
 
 
 def scrape(port):
@@ -190,8 +204,10 @@ def scrape(port):
 
 
 def wait_drained(engine, port, expected=None, timeout=300):
-    """Until the engine consumed everything: consumed+dead == expected (if given) or, after a
-    restart, every partition's lag is 0 and the counts stopped moving for 3 s."""
+    """Until the engine consumed everything: consumed+dead == expected (if given); otherwise (a
+    restart that does not know how much is left) the counts have not moved for 5 s and every
+    reported partition lag is 0 (librdkafka reports no lag for a partition it fetched nothing
+    from)."""
     last = None
     stable_since = time.time()
     deadline = time.time() + timeout
@@ -203,10 +219,9 @@ def wait_drained(engine, port, expected=None, timeout=300):
             total = consumed + dead
             if total != last:
                 last, stable_since = total, time.time()
-            lag_zero = len(lags) >= PARTITIONS and all(v == 0 for v in lags.values())
             if expected is not None and total >= expected and time.time() - stable_since > 1:
                 return int(total)
-            if expected is None and lag_zero and time.time() - stable_since > 3:
+            if expected is None and all(v == 0 for v in lags.values()) and time.time() - stable_since > 5:
                 return int(total)
         time.sleep(0.5)
     raise AssertionError(f"engine did not drain within {timeout}s (last count {last})")
@@ -247,17 +262,38 @@ def count_messages(bootstrap, topic):
     return len(lines) // 2, lines
 
 
+def check_readable(bootstrap, topic):
+    n, lines = count_messages(bootstrap, topic)
+    first = {}
+    for p, o in zip(lines[0::2], lines[1::2]):
+        first.setdefault(p, int(o))
+    assert n == EVENTS, f"{topic}: {n} of {EVENTS} messages readable (mock broker retention?)"
+    assert all(o == 0 for o in first.values()), f"{topic}: a partition does not start at offset 0: {first}"
+
+
+def stream_topic(bootstrap, topic, events, seconds):
+    """Produces `events` to `topic` in order, in chunks spread over about `seconds`: a live feed."""
+    chunks = 50
+    size = (len(events) + chunks - 1) // chunks
+    start = time.time()
+    for i in range(chunks):
+        part = events[i * size:(i + 1) * size]
+        if part:
+            subprocess.run([h.KCAT, "-P", "-b", bootstrap, "-t", topic, "-K", "\t"], check=True, timeout=120,
+                           input="".join(f"{k}\t{v}\n" for k, v in part).encode())
+        time.sleep(max(0.0, start + (i + 1) * seconds / chunks - time.time()))
+
+
 def main():
     assert "inspect" in subprocess.run([h.BECKON, "--help"], capture_output=True, text=True).stdout, \
         "this build has no `beckon inspect`"
     work = h.workdir("beckon-crash-")
     rng = random.Random(SEED)
-    # The broker creates both input topics with the same partition count (as input and DLQ topic
-    # of its own flags; the runs use their own dead-letter topics).
+    # The broker creates both input topics with the same partition count.
     broker_log = open(os.path.join(work, "broker.log"), "w")
     address_file = os.path.join(work, "broker.address")
     broker = subprocess.Popen([h.BECKON, "broker", "--partitions", str(PARTITIONS), "--input-topic", TOPIC_A,
-                               "--dead-letter-topic", TOPIC_B, "--address-file", address_file],
+                               "--topic", TOPIC_B, "--address-file", address_file],
                               stdout=broker_log, stderr=subprocess.STDOUT)
     engine = None
     try:
@@ -272,19 +308,12 @@ def main():
         events = generate(SEED, EVENTS, CUSTOMERS, start)
         data = "".join(f"{k}\t{v}\n" for k, v in events).encode()
         size = len(data)
-        for t in (TOPIC_A, TOPIC_B):
-            subprocess.run([h.KCAT, "-P", "-b", bootstrap, "-t", t, "-K", "\t", "-z", "none"], input=data,
-                           check=True, timeout=180)
-        for t in (TOPIC_A, TOPIC_B):
-            n, lines = count_messages(bootstrap, t)
-            first = {}
-            for p, o in zip(lines[0::2], lines[1::2]):
-                first.setdefault(p, int(o))
-            assert n == EVENTS, f"{t}: {n} of {EVENTS} messages readable (mock broker retention?)"
-            assert all(o == 0 for o in first.values()), f"{t}: a partition does not start at offset 0: {first}"
+        subprocess.run([h.KCAT, "-P", "-b", bootstrap, "-t", TOPIC_A, "-K", "\t"], input=data, check=True,
+                       timeout=180)
+        check_readable(bootstrap, TOPIC_A)
         print(f"produced {EVENTS} events ({size / 1e6:.1f} MB, {CUSTOMERS} customers, "
               f"{(json.loads(events[-1][1])['timestamp_ms'] - start) / 86_400_000:.1f} "
-              f"simulated days) to {TOPIC_A} and {TOPIC_B} in {time.time() - t0:.1f}s", flush=True)
+              f"simulated days) to {TOPIC_A} in {time.time() - t0:.1f}s", flush=True)
 
         # Run A: crash-free.
         state_a, state_b = os.path.join(work, "state-a"), os.path.join(work, "state-b")
@@ -298,32 +327,51 @@ def main():
         assert code == 0, f"run A: SIGTERM must exit 0, got {code}"
         print(f"run A: {consumed_a} events consumed in {time.time() - t0:.1f}s, exit {code}", flush=True)
 
-        # Run B: SIGKILL at random moments, restart on the same state directory.
+        # Run B: the same events arrive as a live feed while the processor is SIGKILLed at random
+        # moments (0.3-3 s after it got its partitions) and restarted on the same state directory.
         t0 = time.time()
+        feeder = threading.Thread(target=stream_topic, args=(bootstrap, TOPIC_B, events, FEED_SECONDS))
+        feeder.start()
         kills = 0
         progress = []
+        log_b = os.path.join(work, "run-b.log")  # appended by every run B process
         while kills < KILLS:
+            # A SIGKILLed member stays in its consumer group until its session times out, and the
+            # mock coordinator then needs ~11 s to rebalance. beckon resumes from the offsets in
+            # its state directory, not from the group's, so each restart joins a fresh group
+            # (BECKON_GROUP_ID) and starts working within ~3 s.
+            os.environ["BECKON_GROUP_ID"] = f"crash-b-{kills}"
+            ports_before = count_in_log(log_b, "metrics on port")
+            assigned_before = count_in_log(log_b, "assigned")
             engine = h.Engine(work, cfg_b, name="run-b")
-            delay = rng.uniform(0.3, 3.0)
-            time.sleep(delay)
+            os.environ.pop("BECKON_GROUP_ID")
+            port = metrics_port(engine, skip=ports_before)
+            h.wait_for(lambda: count_in_log(log_b, "assigned") > assigned_before, 60,
+                       "run B's partition assignment", interval=0.05, alive=engine.check_alive)
+            time.sleep(rng.uniform(0.3, 3.0))
             engine.check_alive()
-            port = None
-            m = re.findall(r"metrics on port (\d+)", engine.output())
-            if m:
-                port = int(m[-1])
-            s = scrape(port) if port else None
-            progress.append(int(s[0] + s[1]) if s else 0)
+            s = scrape(port)
+            progress.append(int(s[0] + s[1]) if s else -1)
             os.kill(engine.proc.pid, signal.SIGKILL)
             engine.proc.wait()
             engine.log.close()
             engine = None
             kills += 1
         print(f"run B: {kills} SIGKILLs in {time.time() - t0:.1f}s; events consumed by each killed "
-              f"process: {progress}", flush=True)
-        assert sum(1 for p in progress if p > 0) >= KILLS // 2, \
-            f"most kills must hit a working processor, consumed counts {progress}"
+              f"process before its kill: {progress}", flush=True)
+        feeder.join()
+        check_readable(bootstrap, TOPIC_B)
+        working = sum(1 for p in progress if p > 0)
+        assert working >= KILLS * 3 // 4, f"most kills must hit a working processor, consumed counts {progress}"
+        os.environ["BECKON_GROUP_ID"] = "crash-b-final"
+        ports_before = count_in_log(log_b, "metrics on port")
+        assigned_before = count_in_log(log_b, "assigned")
         engine = h.Engine(work, cfg_b, name="run-b")
-        final = wait_drained(engine, metrics_port(engine), expected=None)
+        os.environ.pop("BECKON_GROUP_ID")
+        port = metrics_port(engine, skip=ports_before)
+        h.wait_for(lambda: count_in_log(log_b, "assigned") > assigned_before, 60, "the final run's assignment",
+                   alive=engine.check_alive)
+        final = wait_drained(engine, port, expected=None)
         code = engine.terminate()
         engine = None
         assert code == 0, f"run B: SIGTERM must exit 0, got {code}"

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 import beckon_harness as h
@@ -75,20 +76,43 @@ def expect_refusal(work, bootstrap, state, what):
     assert line, f"{what}: no message names the state directory {state}:\n{out[-2000:]}"
 
 
-def stream(n, seed_customers=200, start=None):
-    """n events: carts (some reminded after 1 h) and shipment delays (acted on at once)."""
+def stream(n, customers=200, start=None):
+    """n events: profiles, carts (reminded after 1 h unless updated) and shipment delays (acted on
+    at once)."""
     start = start or h.now_ms() - 10 * 86_400_000
     out = []
-    for i in range(n):
-        c = f"c{i % seed_customers}"
+    seen = set()
+    i = 0
+    while len(out) < n:
+        c = f"c{i % customers}"
         t = start + i * 60_000
-        if i % 3 == 0:
-            out.append((c, h.event(f"s{i}", c, t, "ShipmentDelayed",
-                                   {"order_id": f"o{i}", "new_eta_ms": t + 86_400_000, "reason": "x"})))
+        if c not in seen:
+            seen.add(c)
+            out.append((c, h.event(f"p{i}", c, t, "ProfileUpdated", {"timezone": "UTC", "email_known": True})))
+        elif i % 3 == 0:
+            out.append((c, h.event(f"o{i}", c, t, "OrderShipped",
+                                   {"order_id": f"o{i}", "carrier": "DHL", "promised_delivery_ms": t + 86_400_000})))
+            out.append((c, h.event(f"s{i}", c, t + 1, "ShipmentDelayed",
+                                   {"order_id": f"o{i}", "new_eta_ms": t + 2 * 86_400_000, "reason": "x"})))
         else:
             out.append((c, h.event(f"e{i}", c, t, "CartUpdated",
                                    {"items": [{"sku": "S", "quantity": 1 + i % 3, "unit_price": 5.0}]})))
+        i += 1
     return out
+
+
+def wait_stable(count, timeout, what, engine, quiet=3.0):
+    """Until count() is positive and has not changed for `quiet` seconds."""
+    last, since, deadline = None, time.time(), time.time() + timeout
+    while time.time() < deadline:
+        engine.check_alive()
+        c = count()
+        if c != last:
+            last, since = c, time.time()
+        elif c and time.time() - since >= quiet:
+            return c
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last count {last})")
 
 
 def ids(bootstrap, prefix):
@@ -101,6 +125,14 @@ def ids(bootstrap, prefix):
 def main():
     work = h.workdir("beckon-storage-")
     broker = h.Broker(work, partitions=4)
+    engines = []
+    real_engine = h.Engine
+
+    def tracked(*args, **kwargs):
+        e = real_engine(*args, **kwargs)
+        engines.append(e)
+        return e
+    h.Engine = tracked
     try:
         # 1a. A regular file.
         path = os.path.join(work, "not-a-dir")
@@ -110,9 +142,9 @@ def main():
 
         # A valid store, written by one clean run.
         good = os.path.join(work, "good")
-        h.produce_lines(broker.bootstrap, "shop.events", stream(50))
+        h.produce_lines(broker.bootstrap, "shop.events", stream(600))
         e = h.Engine(work, config(broker.bootstrap, "storage-seed", "shop.events", "seed.", good), name="seed")
-        h.wait_for(lambda: len(ids(broker.bootstrap, "seed.")) >= 17, 60, "the seed run's actions",
+        h.wait_for(lambda: len(ids(broker.bootstrap, "seed.")) >= 5, 60, "the seed run's actions",
                    interval=1.0, alive=e.check_alive)
         assert e.terminate() == 0
         # 1b. CURRENT overwritten.
@@ -133,26 +165,33 @@ def main():
 
         # 2. SIGTERM mid-stream, restart, compare with an uninterrupted run (replay mode).
         n = 20_000
-        events = stream(n, seed_customers=2000)
-        for topic in ("term.a", "term.b"):
-            h.produce_lines(broker.bootstrap, topic, events)
+        events = stream(n, customers=2000)
+        h.produce_lines(broker.bootstrap, "term.a", events)
+        h.produce_lines(broker.bootstrap, "term.b", events[:1])  # creates the topic
+        events = events[1:]
         ref = h.Engine(work, config(broker.bootstrap, "term-a", "term.a", "term_a.", work + "/term-a"), name="term-a")
         t0 = time.time()
-        ids_a = h.wait_for(lambda: (lambda x: x if len(x) >= n // 3 else None)(ids(broker.bootstrap, "term_a.")),
-                           120, "run A's actions", interval=1.0, alive=ref.check_alive)
-        time.sleep(3)
+        wait_stable(lambda: len(ids(broker.bootstrap, "term_a.")), 120, "run A's actions", ref)
         assert ref.terminate() == 0
         ids_a = ids(broker.bootstrap, "term_a.")
         print(f"uninterrupted run: {len(ids_a)} actions in {time.time() - t0:.1f}s")
 
+        # Run B gets the same events as a steady stream (chunks every 0.25 s) while it works.
         b = h.Engine(work, config(broker.bootstrap, "term-b", "term.b", "term_b.", work + "/term-b"), name="term-b")
-        h.wait_for(lambda: 0 < len(ids(broker.bootstrap, "term_b.")) < len(ids_a) * 0.9, 60,
-                   "run B in the middle of the stream", interval=0.2, alive=b.check_alive)
+        h.wait_for(lambda: "assigned" in b.output(), 30, "run B's partition assignment", alive=b.check_alive)
+        chunks = [events[i:i + 500] for i in range(0, n, 500)]
+        producer = threading.Thread(target=lambda: [
+            (h.produce_lines(broker.bootstrap, "term.b", c), time.sleep(0.25)) for c in chunks])
+        producer.start()
+        time.sleep(3)
         before = len(ids(broker.bootstrap, "term_b."))
         t0 = time.time()
         code = b.terminate(timeout=30)
-        print(f"SIGTERM mid-stream ({before} of {len(ids_a)} actions out): exit {code} in {time.time() - t0:.1f}s")
+        print(f"SIGTERM while streaming ({before} of {len(ids_a)} actions out): exit {code} "
+              f"in {time.time() - t0:.1f}s")
         assert code == 0, f"SIGTERM exit {code}"
+        assert 0 < before < len(ids_a), "the stop should fall in the middle of the stream"
+        producer.join()
         b = h.Engine(work, config(broker.bootstrap, "term-b", "term.b", "term_b.", work + "/term-b"), name="term-b")
         h.wait_for(lambda: set(ids(broker.bootstrap, "term_b.")) >= set(ids_a), 120,
                    "the restarted run to catch up", interval=1.0, alive=b.check_alive)
@@ -167,6 +206,10 @@ def main():
               f"0 missing, 0 extra, {dup} duplicates after the clean stop")
         assert dup == 0, f"a clean SIGTERM committed everything, yet {dup} actions were emitted twice"
     finally:
+        h.Engine = real_engine
+        for e in engines:
+            if e.proc.poll() is None:
+                e.kill()
         broker.stop()
         shutil.rmtree(work, ignore_errors=True)
 
