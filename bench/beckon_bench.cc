@@ -222,6 +222,7 @@ struct Params {
   std::string e2e_compression = "lz4";
   int partitions = 4;
   size_t cache_entries = 1'000'000;
+  int e2e_workers = 2;  // worker threads of the end-to-end engine (one per core here)
   double event_rate = 200;
   double timer_spread_s = 600;
   double timer_window_s = 20;
@@ -615,7 +616,7 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
     cfg.state.dir = dir;
     cfg.state.commit_interval = Millis(1000);
     cfg.state.cache_entries = p.cache_entries;
-    cfg.processing.workers = 1;
+    cfg.processing.workers = p.e2e_workers;
     cfg.processing.replay = true;
     cfg.metrics.listen = "127.0.0.1:0";
     cfg.engine = bench_engine_config();
@@ -683,6 +684,7 @@ int main(int argc, char** argv) {
   cli.add_option("--partitions", p.partitions, "partitions owned by the worker in the engine/timer runs")
       ->check(CLI::Range(1, 250))
       ->capture_default_str();
+  cli.add_option("--e2e-workers", p.e2e_workers, "worker threads of the end-to-end engine")->check(CLI::Range(1, 64));
   cli.add_option("--cache-entries", p.cache_entries, "write-back cache entries in total (state.cache_entries)")
       ->capture_default_str();
   cli.add_option("--event-rate", p.event_rate, "events per second of event time in the workload")
@@ -729,7 +731,7 @@ int main(int argc, char** argv) {
   json params = {{"customers", p.customers},     {"events", p.events},
                  {"pending_timers", p.pending_timers}, {"e2e_events", p.e2e_events},
                  {"e2e_partitions", p.e2e_partitions}, {"e2e_compression", p.e2e_compression},
-                 {"partitions", p.partitions},   {"cache_entries", p.cache_entries},
+                 {"partitions", p.partitions}, {"e2e_workers", p.e2e_workers},   {"cache_entries", p.cache_entries},
                  {"event_rate", p.event_rate},   {"timer_spread_s", p.timer_spread_s},
                  {"timer_window_s", p.timer_window_s}, {"poll_timeout_ms", p.poll_timeout_ms},
                  {"seed", p.seed},               {"skip_e2e", p.skip_e2e}, {"preload", !p.no_preload},
