@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite:
 #   1. unit, integration and robustness tests (ctest) on the regular build;
-#   2. unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   2. unit and integration tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the libFuzzer targets of the decoders for a bounded time.
 # Set BECKON_QUICK=1 to run step 1 only.
 set -euo pipefail
@@ -13,10 +13,10 @@ echo "== ctest: unit, integration, robustness"
 
 if [ "${BECKON_QUICK:-0}" = "1" ]; then exit 0; fi
 
-echo "== sanitizers: unit tests under ASan + UBSan"
+echo "== sanitizers: unit and integration tests under ASan + UBSan"
 BUILD_DIR=build-asan BUILD_TYPE=Debug bash scripts/build.sh -DBECKON_SANITIZE=ON -DBECKON_BUILD_BENCH=OFF
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --output-on-failure --timeout 600 -j 2 -L unit)
+  ctest --output-on-failure --timeout 600 -j 2 -L "unit|integration")
 
 echo "== fuzzing: decoders, bounded time"
 BUILD_DIR=build-fuzz BUILD_TYPE=RelWithDebInfo TARGETS="fuzz_event_decoder fuzz_json_decoder" bash scripts/build.sh -DBECKON_FUZZ=ON \

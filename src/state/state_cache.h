@@ -106,8 +106,7 @@ class StateCache {
   }
 
   // Encodes every changed entry into `batch` (puts and deletes of the customers CF), in key
-  // order: RocksDB then inserts into its memtable with a position hint instead of a full
-  // skip-list search per key (see memtable_insert_with_hint_prefix_extractor in store.cc).
+  // order, so consecutive memtable inserts walk neighbouring skip-list nodes.
   void flush_to(CommitBatch& batch) {
     std::sort(changed_.begin(), changed_.end(), [](const Entry* a, const Entry* b) { return *a->key < *b->key; });
     for (Entry* e : changed_) {

@@ -85,8 +85,6 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf, const StoreOptions& so,
       o.optimize_filters_for_hits = false;
       o.memtable_whole_key_filtering = true;
       o.memtable_prefix_bloom_size_ratio = 0.02;
-      // Commits write customers in key order; a per-partition hint makes each insert O(1).
-      o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kPartitionBytes));
       break;
     case Cf::kTimers:
       // Ordered scans within one partition plus point checks of single timers: the partition is
@@ -95,8 +93,6 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf, const StoreOptions& so,
       t.whole_key_filtering = true;
       o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kPartitionBytes));
       o.memtable_prefix_bloom_size_ratio = 0.02;
-      // Timer changes are committed in key order too (TimerQueue keeps them in an ordered map).
-      o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kPartitionBytes));
       o.memtable_whole_key_filtering = true;
       break;
     case Cf::kOffsets:
