@@ -198,6 +198,16 @@ def main():
         parts = prom.query('beckon_partitions_assigned{job="beckon"}')
         print(f"Prometheus: dead letters = {dead[0]['value'][1]}, partitions assigned = {parts[0]['value'][1]}")
         assert float(dead[0]["value"][1]) == 1.0
+
+        # The live endpoint, with real traffic behind it, must satisfy promtool's conventions.
+        status, text = http_get(ops + "/metrics")
+        assert status == 200
+        lint = subprocess.run(["/usr/bin/promtool", "check", "metrics"], input=text.encode(),
+                              capture_output=True, timeout=30)
+        complaints = (lint.stdout + lint.stderr).decode().strip()
+        print(f"promtool check metrics on the live /metrics ({len(text.splitlines())} lines): "
+              f"{'ok' if lint.returncode == 0 and not complaints else complaints}")
+        assert lint.returncode == 0 and not complaints, complaints
         assert float(parts[0]["value"][1]) == 2.0
 
         # Alert rules: all loaded, and evaluated at least once without error.
