@@ -94,24 +94,36 @@ def produce_lines(bootstrap, topic, keyed_lines):
                    check=True, timeout=30)
 
 
+def parse_headers(text):
+    """kcat's %h rendering ("k1=v1,k2=v2" or "NULL") as a dict."""
+    hdrs = {}
+    if text and text != "NULL":
+        for pair in text.split(","):
+            if "=" in pair:
+                k, v = pair.split("=", 1)
+                hdrs[k] = v
+    return hdrs
+
+
 def consume_all(bootstrap, topic, timeout=20):
-    """Every message of `topic` as dicts {key, value, headers, partition, offset}, read with kcat."""
-    fmt = "%k\x1f%h\x1f%p\x1f%o\x1f%s\x1e"
+    """Every message of `topic` as dicts {key, value, headers, partition, offset}, read with kcat.
+    Binary-safe: each value is read by its length, so payloads may hold any bytes."""
+    fmt = "%k\x1f%h\x1f%p\x1f%o\x1f%S\x1f%s"
     result = subprocess.run([KCAT, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q",
                              "-f", fmt], capture_output=True, timeout=timeout)
-    out = []
-    for record in result.stdout.split(b"\x1e"):
-        if not record.strip():
-            continue
-        key, headers, partition, offset, value = record.split(b"\x1f", 4)
-        hdrs = {}
-        text = headers.decode(errors="replace")
-        if text and text != "NULL":
-            for pair in text.split(","):
-                if "=" in pair:
-                    k, v = pair.split("=", 1)
-                    hdrs[k] = v
-        out.append({"key": key.decode(errors="replace"), "value": value, "headers": hdrs,
+    data, pos, out = result.stdout, 0, []
+    while pos < len(data):
+        fields = []
+        for _ in range(5):
+            end = data.index(b"\x1f", pos)
+            fields.append(data[pos:end])
+            pos = end + 1
+        key, headers, partition, offset, size = fields
+        n = max(0, int(size))
+        value = data[pos:pos + n]
+        pos += n
+        out.append({"key": key.decode(errors="replace"), "value": value,
+                    "headers": parse_headers(headers.decode(errors="replace")),
                     "partition": int(partition), "offset": int(offset)})
     return out
 
@@ -128,30 +140,3 @@ def now_ms():
 def workdir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
 
-
-def consume_all_binary(bootstrap, topic, timeout=20):
-    """Like consume_all, but safe for values holding any bytes (each value is read by its length)."""
-    fmt = "%k\x1f%h\x1f%p\x1f%o\x1f%S\x1f%s"
-    result = subprocess.run([KCAT, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q",
-                             "-f", fmt], capture_output=True, timeout=timeout)
-    data, pos, out = result.stdout, 0, []
-    while pos < len(data):
-        fields = []
-        for _ in range(5):
-            end = data.index(b"\x1f", pos)
-            fields.append(data[pos:end])
-            pos = end + 1
-        key, headers, partition, offset, size = fields
-        n = max(0, int(size))
-        value = data[pos:pos + n]
-        pos += n
-        hdrs = {}
-        text = headers.decode(errors="replace")
-        if text and text != "NULL":
-            for pair in text.split(","):
-                if "=" in pair:
-                    k, v = pair.split("=", 1)
-                    hdrs[k] = v
-        out.append({"key": key.decode(errors="replace"), "value": value, "headers": hdrs,
-                    "partition": int(partition), "offset": int(offset)})
-    return out

@@ -160,7 +160,7 @@ def main():
         got = h.wait_for(lambda: (lambda a: a if expected <= set(a) else None)(actions()), 60,
                          "the actions of the valid events", interval=1.0, alive=engine.check_alive)
         dlq = h.wait_for(lambda: (lambda d: d if len(d) >= len(bad) else None)(
-            h.consume_all_binary(broker.bootstrap, "beckon.dlq")), 30, "every dead letter", interval=1.0)
+            h.consume_all(broker.bootstrap, "beckon.dlq")), 30, "every dead letter", interval=1.0)
 
         by_key = {m["key"]: m for m in dlq}
         problems = []
