@@ -70,10 +70,17 @@ bool TimerQueue::exists(const KeyView& k) {
 void TimerQueue::record(const KeyView& k, bool put) {
   auto it = changes_.find(k);
   if (it == changes_.end()) {
-    it = changes_.emplace(Key{k.due, std::string(k.customer), k.id}, Change{}).first;
+    // A first change always flips the stored state: a schedule reaches here only for a key that
+    // is not pending (so not stored), a cancel or pop only for one that is (so stored).
+    Change c;
+    c.stored = !put;
+    it = changes_.emplace(Key{k.due, std::string(k.customer), k.id}, c).first;
   }
   it->second.put = put;
   it->second.version = ++version_;
+  // Back to what the store holds (e.g. a reminder rescheduled before it was ever committed):
+  // nothing to write. Only while no batch is in flight, whose content must not be undone.
+  if (!flushed_ && it->second.put == it->second.stored) changes_.erase(it);
 }
 
 void TimerQueue::trim_head() {
@@ -195,7 +202,9 @@ std::optional<EventTime> TimerQueue::next_due() {
 
 Status TimerQueue::flush_to(CommitBatch& batch) {
   if (!error_.is_ok()) return error_;
-  for (const auto& [k, c] : changes_) {
+  for (auto& [k, c] : changes_) {
+    c.flushed_put = c.put;
+    c.in_flush = true;
     if (c.put) {
       batch.put_timer(partition_, k.due, k.customer, k.id);
     } else {
@@ -220,6 +229,10 @@ void TimerQueue::on_committed() {
     if (it->second.version <= flushed_version_) {
       it = changes_.erase(it);
     } else {
+      // Changed again after the flush: the store now holds what that flush wrote. (An entry
+      // created after the flush was not in it; the store still holds what it noted.)
+      if (it->second.in_flush) it->second.stored = it->second.flushed_put;
+      it->second.in_flush = false;
       ++it;
     }
   }

@@ -113,6 +113,9 @@ class TimerQueue {
   struct Change {
     bool put = false;
     uint64_t version = 0;
+    bool stored = false;       // whether the committed store holds the key (what `put` changes)
+    bool flushed_put = false;  // what the last flush_to wrote for this key...
+    bool in_flush = false;     // ...if this entry was part of that flush
   };
   // Which keys the head covers: none, keys < bound_, keys <= bound_, or all keys.
   enum class Bound : uint8_t { kNone, kBefore, kThrough, kAll };

@@ -58,6 +58,44 @@ class TimerQueueTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
+TEST_F(TimerQueueTest, RescheduleWithinOneCommitWritesNothingForTheIntermediateTimer) {
+  const PartitionId p(0);
+  auto q = open_queue(p, 4);
+  q->schedule("c1", 7, EventTime(100));
+  q->cancel("c1", 7, EventTime(100));  // replaced before any commit: nothing to write
+  q->schedule("c1", 7, EventTime(200));
+  CommitBatch batch(*store_);
+  ASSERT_TRUE(q->flush_to(batch).is_ok());
+  EXPECT_EQ(batch.count(), 2u) << "one timer put and the pending-count metadata";
+  ASSERT_TRUE(store_->commit(batch).is_ok());
+  q->on_committed();
+  auto stored = store_->has_timer(p, EventTime(100), "c1", 7);
+  ASSERT_TRUE(stored.is_ok());
+  EXPECT_FALSE(*stored);
+}
+
+TEST_F(TimerQueueTest, CancelDuringAnInFlightCommitIsStillWrittenAfterARoundTrip) {
+  // A change made while a batch is in flight, to a timer the store already holds, must keep
+  // knowing the store holds it: a later schedule+cancel pair then still ends in a delete.
+  const PartitionId p(0);
+  auto q = open_queue(p, 4);
+  q->schedule("c1", 7, EventTime(100));
+  commit(*q);
+  CommitBatch batch(*store_);
+  ASSERT_TRUE(q->flush_to(batch).is_ok());
+  q->cancel("c1", 7, EventTime(100));  // after the flush, before the batch is durable
+  ASSERT_TRUE(store_->commit(batch).is_ok());
+  q->on_committed();
+  q->schedule("c1", 7, EventTime(100));
+  q->cancel("c1", 7, EventTime(100));
+  commit(*q);
+  auto stored = store_->has_timer(p, EventTime(100), "c1", 7);
+  ASSERT_TRUE(stored.is_ok());
+  EXPECT_FALSE(*stored) << "the cancelled timer must not survive in the store";
+  auto reopened = open_queue(p, 4);
+  EXPECT_EQ(reopened->pending(), 0);
+}
+
 TEST_F(TimerQueueTest, PopsOnlyDueTimersInOrder) {
   auto q = open_queue(PartitionId(0), 16);
   q->schedule("b", 1, EventTime(30));
@@ -279,7 +317,9 @@ TEST_P(TimerQueueModelTest, MatchesOrderedSetModelAcrossCommitsAndReopens) {
 INSTANTIATE_TEST_SUITE_P(Runs, TimerQueueModelTest,
                          ::testing::Values(RandomRun{1, 4, 4000}, RandomRun{2, 4, 4000},
                                            RandomRun{3, 1, 3000}, RandomRun{4, 2, 3000},
-                                           RandomRun{5, 16, 3000}, RandomRun{6, 4096, 2000}),
+                                           RandomRun{5, 16, 3000}, RandomRun{6, 4096, 2000},
+                                           RandomRun{7, 4, 6000}, RandomRun{8, 2, 6000},
+                                           RandomRun{9, 64, 6000}, RandomRun{10, 1, 6000}),
                          [](const ::testing::TestParamInfo<RandomRun>& info) {
                            return "seed" + std::to_string(info.param.seed) + "_head" +
                                   std::to_string(info.param.head_capacity);
