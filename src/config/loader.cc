@@ -28,6 +28,7 @@ namespace beckon::config {
 namespace {
 
 using journey::Channel;
+using journey::EventType;
 using journey::SignupForm;
 using journey::Trigger;
 
@@ -47,6 +48,16 @@ constexpr Name<Trigger> kTriggers[] = {
     {"signup_abandonment", Trigger::kSignupAbandonment},
     {"replenishment", Trigger::kReplenishment},
     {"shipping_delay", Trigger::kShippingDelay},
+};
+// Event body types as the schema and the JSON form name them.
+constexpr Name<EventType> kEventTypes[] = {
+    {"PageViewed", EventType::kPageViewed},           {"ProductViewed", EventType::kProductViewed},
+    {"CartUpdated", EventType::kCartUpdated},         {"CheckoutStarted", EventType::kCheckoutStarted},
+    {"OrderPlaced", EventType::kOrderPlaced},         {"SignupStarted", EventType::kSignupStarted},
+    {"SignupCompleted", EventType::kSignupCompleted}, {"OrderShipped", EventType::kOrderShipped},
+    {"ShipmentDelayed", EventType::kShipmentDelayed}, {"OrderDelivered", EventType::kOrderDelivered},
+    {"ConsentChanged", EventType::kConsentChanged},   {"ChannelEngaged", EventType::kChannelEngaged},
+    {"ProfileUpdated", EventType::kProfileUpdated},
 };
 constexpr Name<SignupForm> kForms[] = {
     {"account", SignupForm::kAccount},
@@ -725,7 +736,8 @@ void read_policies(Reader& r, const Field& f, journey::PolicyConfig& out) {
 
 constexpr std::string_view kJourneyKeys[] = {
     "name", "trigger", "enabled", "transactional", "steps", "expires_after", "min_cart_value", "forms", "grace",
-    "start_on_page_view", "cycles", "shipping_grace", "incentive", "holdout_percent", "variants", "reentry"};
+    "start_on_page_view", "cycles", "shipping_grace", "incentive", "holdout_percent", "variants", "reentry",
+    "exit_on"};
 
 struct TriggerKey {
   std::string_view key;
@@ -955,6 +967,23 @@ void read_journey(Reader& r, const Field& f, journey::JourneyConfig& j, bool& ok
   if (auto* v = m->get("holdout_percent")) set(j.holdout_percent, r.number(*v, 0, 100));
   if (auto* v = m->get("variants")) read_variants(r, *v, j);
   if (auto* v = m->get("reentry")) read_reentry(r, *v, j);
+  if (auto* v = m->get("exit_on")) {
+    if (auto items = r.list(*v)) {
+      std::vector<EventType> exits;
+      bool exits_ok = true;
+      for (const Field& item : *items) {
+        auto type = r.one_of<EventType>(item, kEventTypes);
+        if (!type) { exits_ok = false; continue; }
+        if (std::find(exits.begin(), exits.end(), *type) != exits.end()) {
+          r.error(item, "event type '" + item.node.Scalar() + "' is listed twice");
+          exits_ok = false;
+          continue;
+        }
+        exits.push_back(*type);
+      }
+      if (exits_ok) j.exit_on = std::move(exits);
+    }
+  }
 
   // Nothing is sent during the signup grace period, so a step due inside it could never be sent.
   if (trigger == Trigger::kSignupAbandonment && !j.steps.empty() && j.steps.front().delay < j.signup_grace) {

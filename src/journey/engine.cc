@@ -294,7 +294,18 @@ void JourneyEngine::on_event(CustomerState& s, const Event& e, EventTime frontie
     }
     case EventType::kCustomerErased:
       on_erased(s, out);
-      break;
+      return;
+  }
+  // Configured exit conditions, after the event's own effects.
+  for (const JourneyConfig& j : config_.journeys) {
+    if (!j.enabled || std::find(j.exit_on.begin(), j.exit_on.end(), e.type) == j.exit_on.end()) continue;
+    for (JourneyProgress& prog : s.progress) {
+      if (prog.journey == j.name && prog.active) {
+        prog.active = false;
+        out.state_changed = true;
+      }
+    }
+    cancel_timers_where(s, out, [&](const PendingTimer& p) { return p.journey == j.name; });
   }
 }
 

@@ -66,6 +66,12 @@ struct JourneyConfig {
 
   ReentryRule reentry = ReentryRule::kAlways;
   Millis reentry_cooldown{0};
+
+  // Exit conditions beyond the trigger's own (an order or an emptied cart ends a cart journey, a
+  // completed signup a signup journey, a delivery a shipping check, a re-order a replenishment
+  // reminder): any of these events ends the customer's active instances of this journey and
+  // cancels its pending reminders. Default: none.
+  std::vector<EventType> exit_on;
 };
 
 struct FrequencyCap {

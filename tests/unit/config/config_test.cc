@@ -653,3 +653,37 @@ TEST(ConfigEnvOverrides, EmptyEnvMapIgnoresTheProcessEnvironment) {
 
 }  // namespace
 }  // namespace beckon::config
+
+namespace beckon::config {
+namespace {
+
+TEST(ConfigJourneys, ExitOnListsEventTypesByTheirSchemaNames) {
+  auto r = load_config_string(
+      "inputs: [shop.events]\n"
+      "journeys:\n"
+      "  - name: cart\n"
+      "    trigger: cart_abandonment\n"
+      "    exit_on: [CheckoutStarted, SignupCompleted]\n"
+      "    steps: [ { delay: 1h, channels: [email] } ]\n",
+      "beckon.yaml", &kNoEnv);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(r->engine.journeys[0].exit_on,
+            (std::vector<journey::EventType>{journey::EventType::kCheckoutStarted,
+                                             journey::EventType::kSignupCompleted}));
+}
+
+TEST(ConfigJourneys, ExitOnRejectsUnknownAndRepeatedEventTypesWithTheLine) {
+  const std::string errors = errors_of(
+      "inputs: [shop.events]\n"
+      "journeys:\n"
+      "  - name: cart\n"
+      "    trigger: cart_abandonment\n"
+      "    exit_on: [CheckoutStarted, CheckoutStarted, CheckoutBegun]\n"
+      "    steps: [ { delay: 1h, channels: [email] } ]\n");
+  EXPECT_THAT(errors, HasSubstr("beckon.yaml:5"));
+  EXPECT_THAT(errors, HasSubstr("listed twice"));
+  EXPECT_THAT(errors, HasSubstr("CheckoutBegun"));
+}
+
+}  // namespace
+}  // namespace beckon::config
