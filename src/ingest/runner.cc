@@ -167,8 +167,8 @@ void Runner::on_revoke(rd_kafka_topic_partition_list_t* parts) {
   if (hooks_.on_rebalance) hooks_.on_rebalance("revoke", {partitions.begin(), partitions.end()});
 }
 
-Status Runner::commit_worker(WorkerSlot& slot) {
-  auto committed = slot.worker->commit();
+Status Runner::commit_worker(WorkerSlot& slot, std::optional<Millis> flush_timeout) {
+  auto committed = slot.worker->commit(flush_timeout);
   if (!committed) {
     fail(committed.status());
     return committed.status();
@@ -324,7 +324,7 @@ Status Runner::run() {
     // Drain: everything processed so far is acknowledged and committed before leaving.
     for (auto& slot : slots_) {
       std::lock_guard lock(slot->mu);
-      if (Status s = commit_worker(*slot); !s) break;
+      if (Status s = commit_worker(*slot, options_.shutdown_flush_timeout); !s) break;
     }
   }
   rd_kafka_consumer_close(consumer_.get());

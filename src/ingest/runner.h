@@ -26,6 +26,9 @@ struct RunnerOptions {
   std::vector<InputTopic> topics;         // co-partitioned, keyed by customer_id
   Millis poll_timeout{100};
   int batch_size = 1024;                  // messages taken from a worker's queue at a time
+  Millis shutdown_flush_timeout{30'000};  // longest wait for action acknowledgements when stopping;
+                                          // past it the process exits non-zero without committing
+                                          // (the next start replays: at-least-once)
 };
 
 // Hooks the runner calls for metrics and readiness; all optional, called from runner threads.
@@ -66,7 +69,7 @@ class Runner {
   void on_assign(rd_kafka_topic_partition_list_t* parts);
   void on_revoke(rd_kafka_topic_partition_list_t* parts);
   void worker_loop(WorkerSlot& slot);
-  Status commit_worker(WorkerSlot& slot);
+  Status commit_worker(WorkerSlot& slot, std::optional<Millis> flush_timeout = std::nullopt);
   void update_caught_up(WorkerSlot& slot);
   void fail(Status status);
   codec::InputFormat format_of(std::string_view topic) const;

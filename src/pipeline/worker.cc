@@ -237,10 +237,10 @@ bool Worker::commit_due() const {
   return false;
 }
 
-Result<std::vector<CommittedOffset>> Worker::commit() {
+Result<std::vector<CommittedOffset>> Worker::commit(std::optional<Millis> flush_timeout) {
   const auto started = std::chrono::steady_clock::now();
   // 1. Every action decided so far must be acknowledged before the state that records it.
-  if (Status s = sink_.flush(options_.flush_timeout); !s) {
+  if (Status s = sink_.flush(flush_timeout.value_or(options_.flush_timeout)); !s) {
     observer_.on_commit_failed();
     return s;
   }

@@ -91,7 +91,8 @@ class Worker {
   bool commit_due() const;
   // Waits for the sink's acknowledgements, then writes dirty state, timer changes, offsets and
   // frontiers in one batch. Returns the offsets now durable (for consumer-group commits).
-  Result<std::vector<CommittedOffset>> commit();
+  // `flush_timeout` overrides WorkerOptions::flush_timeout (shutdown uses a shorter one).
+  Result<std::vector<CommittedOffset>> commit(std::optional<Millis> flush_timeout = std::nullopt);
 
   // A snapshot published at every commit, safe to read from any thread (metrics).
   struct Stats {
