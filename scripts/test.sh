@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-bash scripts/build.sh
+# Options are explicit: build/ may have been configured by demo.sh (tests off) before.
+bash scripts/build.sh -DBECKON_BUILD_TESTS=ON -DBECKON_BUILD_BENCH=ON -DBECKON_SANITIZE=OFF -DBECKON_FUZZ=OFF
 echo "== ctest: unit, integration, robustness"
 (cd build && ctest --output-on-failure --timeout 600 -j 2)
 
