@@ -104,6 +104,17 @@ DecodeError classify_json_error(std::string_view e) {
   // ends early is a syntax error whatever was expected; type and name errors are schema errors;
   // everything else (unexpected token, bad escape, trailing data) is a syntax error.
   if (e.find("end of file") != std::string_view::npos) return DecodeError::kMalformedJson;
+  // "expecting: X instead got: ]" where a closing bracket or separator appears is a syntax error
+  // (e.g. `{]`); an opening bracket or a value ("integer constant") there is well-formed JSON of
+  // the wrong type for the schema.
+  constexpr std::string_view kGot = "instead got: ";
+  if (auto at = e.find(kGot); at != std::string_view::npos) {
+    std::string_view got = e.substr(at + kGot.size());
+    while (!got.empty() && (got.back() == '\n' || got.back() == ' ')) got.remove_suffix(1);
+    if (got.size() == 1 && std::string_view("}],:").find(got[0]) != std::string_view::npos) {
+      return DecodeError::kMalformedJson;
+    }
+  }
   static constexpr std::string_view kSchemaPhrases[] = {
       "unknown enum value",    "enum values need",           "type mismatch",
       "unknown field",         "missing type field",         "cannot parse value",

@@ -444,3 +444,14 @@ TEST(EventDecoder, RejectsFlatBufferStringsThatAreNotUtf8) {
 
 }  // namespace
 }  // namespace beckon::codec
+
+namespace beckon::codec {
+namespace {
+
+TEST(EventDecoder, StructuralJsonErrorsAreMalformedAndTypeErrorsAreSchemaMismatches) {
+  EXPECT_EQ(reject_reason_json("{]"), DecodeError::kMalformedJson);
+  EXPECT_EQ(reject_reason_json(R"({"event_id": 5})"), DecodeError::kSchemaMismatch);
+}
+
+}  // namespace
+}  // namespace beckon::codec
