@@ -10,6 +10,7 @@
 #include "app/engine.h"
 #include "app/simulator.h"
 #include "codec/action_encoder.h"
+#include "core/bytes.h"
 #include "core/log.h"
 #include "emit/producer.h"
 #include "journey/journey_config.h"
@@ -63,8 +64,6 @@ config::AppConfig demo_config(const std::string& bootstrap, const std::string& s
   }
   return c;
 }
-
-std::span<const uint8_t> bytes_of(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 }  // namespace
 
@@ -143,14 +142,8 @@ int run_demo(const DemoOptions& options) {
       std::string kind;
       if (topic == cfg.output.dead_letter_topic) {
         ++tail_dead;
-        const void* v;
-        size_t n;
-        rd_kafka_headers_t* h = nullptr;
-        std::string reason = "?";
-        if (rd_kafka_message_headers(msg.get(), &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            rd_kafka_header_get_last(h, "beckon.reason", &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          reason.assign(static_cast<const char*>(v), n);
-        }
+        std::string reason = kafka::header_value(msg.get(), "beckon.reason");
+        if (reason.empty()) reason = "?";
         kind = "dead letter";
         body = "reason=" + reason + " bytes=" + std::to_string(msg->len);
       } else {

@@ -192,11 +192,11 @@ void Engine::refresh_gauges() {
   last_cache_misses_ = misses;
   uint64_t waits = producer_->backpressure_waits();
   for (const auto& s : sinks_) waits += s->backpressure_waits();
-  for (uint64_t i = last_backpressure_; i < waits; ++i) metrics_->emit.on_backpressure_pause();
+  if (waits > last_backpressure_) metrics_->emit.on_backpressure_pause(waits - last_backpressure_);
   last_backpressure_ = waits;
   uint64_t failed = 0;
   for (const auto& s : sinks_) failed += static_cast<uint64_t>(s->tracker().failed());
-  for (uint64_t i = last_delivery_failures_; i < failed; ++i) metrics_->emit.on_delivery_error(1 /*broker*/);
+  if (failed > last_delivery_failures_) metrics_->emit.on_delivery_error(1 /*broker*/, failed - last_delivery_failures_);
   last_delivery_failures_ = failed;
 }
 

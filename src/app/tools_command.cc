@@ -11,6 +11,7 @@
 #include "app/commands.h"
 #include "codec/action_encoder.h"
 #include "codec/event_decoder.h"
+#include "core/bytes.h"
 #include "core/log.h"
 #include "emit/producer.h"
 #include "journey/customer_state.h"
@@ -20,8 +21,6 @@
 namespace beckon::app {
 
 namespace {
-
-std::span<const uint8_t> bytes_of(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 std::string base64(std::span<const uint8_t> in) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -40,15 +39,6 @@ std::string base64(std::span<const uint8_t> in) {
     out.push_back('=');
   }
   return out;
-}
-
-std::string header(const rd_kafka_message_t* msg, const char* name) {
-  rd_kafka_headers_t* h = nullptr;
-  const void* v = nullptr;
-  size_t n = 0;
-  if (rd_kafka_message_headers(msg, &h) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
-  if (rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR || v == nullptr) return {};
-  return std::string(static_cast<const char*>(v), n);
 }
 
 }  // namespace
@@ -152,13 +142,13 @@ int run_tail(const TailOptions& options) {
     out["partition"] = msg->partition;
     out["offset"] = msg->offset;
     if (msg->key) out["key"] = std::string(static_cast<const char*>(msg->key), msg->key_len);
-    const std::string reason = header(msg.get(), "beckon.reason");
+    const std::string reason = kafka::header_value(msg.get(), "beckon.reason");
     if (!reason.empty()) {
       out["dead_letter"] = {{"reason", reason},
-                            {"detail", header(msg.get(), "beckon.detail")},
-                            {"source_topic", header(msg.get(), "beckon.source.topic")},
-                            {"source_partition", header(msg.get(), "beckon.source.partition")},
-                            {"source_offset", header(msg.get(), "beckon.source.offset")}};
+                            {"detail", kafka::header_value(msg.get(), "beckon.detail")},
+                            {"source_topic", kafka::header_value(msg.get(), "beckon.source.topic")},
+                            {"source_partition", kafka::header_value(msg.get(), "beckon.source.partition")},
+                            {"source_offset", kafka::header_value(msg.get(), "beckon.source.offset")}};
       out["payload_base64"] = base64(value);
     } else if (auto action = codec::action_to_json(value)) {
       out["action"] = nlohmann::json::parse(*action, nullptr, false);

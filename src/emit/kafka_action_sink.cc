@@ -1,18 +1,12 @@
 #include "emit/kafka_action_sink.h"
 
+#include "core/bytes.h"
+
 #include <chrono>
 #include <string>
 #include <thread>
 
 namespace beckon::emit {
-
-namespace {
-
-std::span<const uint8_t> bytes_of(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
-}  // namespace
 
 Status KafkaActionSink::produce_action(const std::string& topic, codec::OutputFormat format,
                                        const journey::Action& action) {

@@ -200,6 +200,22 @@ void Runner::update_caught_up(WorkerSlot& slot) {
   }
 }
 
+Status Runner::dispatch(WorkerSlot& slot, const rd_kafka_message_t& msg) {
+  // A message of a partition this worker no longer owns is left to its new owner, which replays
+  // it from the stored offsets.
+  if (!slot.worker->owns(PartitionId(msg.partition))) return Status::ok();
+  const char* topic = rd_kafka_topic_name(msg.rkt);
+  pipeline::InputMessage in{topic,
+                            PartitionId(msg.partition),
+                            Offset(msg.offset),
+                            {static_cast<const uint8_t*>(msg.key), msg.key_len},
+                            {static_cast<const uint8_t*>(msg.payload), msg.len},
+                            format_of(topic)};
+  Status status = slot.worker->process(in);
+  slot.positions[{topic, msg.partition}] = msg.offset + 1;
+  return status;
+}
+
 void Runner::worker_loop(WorkerSlot& slot) {
   std::vector<rd_kafka_message_t*> batch(static_cast<size_t>(options_.batch_size));
   Millis timeout = options_.poll_timeout;
@@ -221,16 +237,7 @@ void Runner::worker_loop(WorkerSlot& slot) {
         else spdlog::warn("consume {}[{}]: {}", topic, msg->partition, rd_kafka_err2str(msg->err));
         continue;
       }
-      if (!slot.worker->owns(PartitionId(msg->partition))) continue;
-      pipeline::InputMessage in{
-          topic,
-          PartitionId(msg->partition),
-          Offset(msg->offset),
-          {static_cast<const uint8_t*>(msg->key), msg->key_len},
-          {static_cast<const uint8_t*>(msg->payload), msg->len},
-          format_of(topic)};
-      status = slot.worker->process(in);
-      slot.positions[{topic, msg->partition}] = msg->offset + 1;
+      status = dispatch(slot, *msg);
     }
     if (status.is_ok()) {
       update_caught_up(slot);
@@ -303,13 +310,7 @@ Status Runner::run() {
     // in a race at assignment; dispatch it to its owner in order.
     WorkerSlot& slot = *slots_[static_cast<size_t>(msg->partition) % slots_.size()];
     std::lock_guard lock(slot.mu);
-    const char* topic = rd_kafka_topic_name(msg->rkt);
-    if (!slot.worker->owns(PartitionId(msg->partition))) continue;
-    pipeline::InputMessage in{topic, PartitionId(msg->partition), Offset(msg->offset),
-                              {static_cast<const uint8_t*>(msg->key), msg->key_len},
-                              {static_cast<const uint8_t*>(msg->payload), msg->len}, format_of(topic)};
-    if (Status s = slot.worker->process(in); !s) fail(s);
-    slot.positions[{topic, msg->partition}] = msg->offset + 1;
+    if (Status s = dispatch(slot, *msg); !s) fail(s);
   }
 
   for (auto& slot : slots_) {

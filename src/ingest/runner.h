@@ -71,6 +71,8 @@ class Runner {
   void worker_loop(WorkerSlot& slot);
   Status commit_worker(WorkerSlot& slot, std::optional<Millis> flush_timeout = std::nullopt);
   void update_caught_up(WorkerSlot& slot);
+  // Hands one consumed message to its worker (slot lock held) and records its position.
+  Status dispatch(WorkerSlot& slot, const rd_kafka_message_t& msg);
   void fail(Status status);
   codec::InputFormat format_of(std::string_view topic) const;
 

@@ -60,6 +60,15 @@ Status map_error(rd_kafka_resp_err_t err, std::string_view context) {
   return is_fatal(err) ? Status::fatal(std::move(message)) : Status::retriable(std::move(message));
 }
 
+std::string header_value(const rd_kafka_message_t* message, const char* name) {
+  rd_kafka_headers_t* headers = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_message_headers(message, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || !value) return {};
+  return std::string(static_cast<const char*>(value), size);
+}
+
 Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::start(int brokers) {
   auto conf = make_conf({{"client.id", "beckon-embedded-broker"}, {"log_level", "3"}});
   if (!conf) return conf.status();

@@ -39,6 +39,9 @@ Result<ConfPtr> make_conf(const Properties& properties);
 Status map_error(rd_kafka_resp_err_t err, std::string_view context);
 bool is_fatal(rd_kafka_resp_err_t err);
 
+// The last value of header `name` of a consumed message; empty when absent.
+std::string header_value(const rd_kafka_message_t* message, const char* name);
+
 // The embedded Kafka-protocol broker (librdkafka's mock cluster) with the handle that owns it.
 // A test double of Kafka: 5 MiB or 100k message sets kept per partition, no transactions or
 // read_committed. Not thread-safe to construct; the cluster itself serves from its own thread.

@@ -194,11 +194,11 @@ class EmitProbe {
   EmitProbe(prometheus::Registry& registry, const Labels& labels);
 
   void set_producer_queue_messages(uint64_t n) { producer_queue_.Set(static_cast<double>(n)); }
-  void on_delivery_error(int reason) { delivery_errors_.at(reason).Increment(); }
+  void on_delivery_error(int reason, uint64_t n = 1) { delivery_errors_.at(reason).Increment(static_cast<double>(n)); }
   // Actions produced but not yet acknowledged by the broker.
   void set_actions_in_flight(uint64_t n) { in_flight_.Set(static_cast<double>(n)); }
   // Consumption was paused because the producer queue or memory budget was full.
-  void on_backpressure_pause() { backpressure_pauses_.Increment(); }
+  void on_backpressure_pause(uint64_t n = 1) { backpressure_pauses_.Increment(static_cast<double>(n)); }
 
  private:
   prometheus::Gauge& producer_queue_;

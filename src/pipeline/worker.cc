@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::string_view kFrontierMetaKey = "frontier";
 
-journey::Trigger trigger_of_timer(uint64_t timer_id) { return journey::JourneyEngine::trigger_of_timer(timer_id); }
+using journey::JourneyEngine;
 
 std::string encode_frontier(EventTime max_event_time, EventTime frontier) {
   std::string out(16, '\0');
@@ -163,11 +163,11 @@ Status Worker::process(const InputMessage& message) {
 Status Worker::apply(Partition& p, std::string_view customer, CustomerState& state) {
   for (const journey::TimerRef& t : outcome_.cancelled) {
     p.timers.cancel(customer, t.id, t.due);
-    observer_.on_timer_cancelled(trigger_of_timer(t.id));
+    observer_.on_timer_cancelled(JourneyEngine::trigger_of_timer(t.id));
   }
   for (const journey::TimerRef& t : outcome_.scheduled) {
     p.timers.schedule(customer, t.id, t.due);
-    observer_.on_timer_scheduled(trigger_of_timer(t.id));
+    observer_.on_timer_scheduled(JourneyEngine::trigger_of_timer(t.id));
   }
   for (const journey::Action& a : outcome_.actions) {
     if (Status s = sink_.send(a); !s) return s;
@@ -199,8 +199,8 @@ Status Worker::fire_partition(Partition& p) {
     outcome_.clear();
     const journey::TimerRef timer{due.id, due.due};
     engine_.on_timer(**state, due.customer, timer, frontier, outcome_);
-    observer_.on_timer_fired(trigger_of_timer(due.id), Millis(now.ms() - due.due.ms()));
-    for (int i = 0; i < outcome_.deferred; ++i) observer_.on_deferred(trigger_of_timer(due.id));
+    observer_.on_timer_fired(JourneyEngine::trigger_of_timer(due.id), Millis(now.ms() - due.due.ms()));
+    for (int i = 0; i < outcome_.deferred; ++i) observer_.on_deferred(JourneyEngine::trigger_of_timer(due.id));
     if (Status s = apply(p, due.customer, **state); !s) return s;
   }
 }
