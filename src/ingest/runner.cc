@@ -218,11 +218,23 @@ Status Runner::dispatch(WorkerSlot& slot, const rd_kafka_message_t& msg) {
 
 void Runner::worker_loop(WorkerSlot& slot) {
   std::vector<rd_kafka_message_t*> batch(static_cast<size_t>(options_.batch_size));
+  std::vector<pipeline::InputMessage> hints;
+  hints.reserve(batch.size());
   Millis timeout = options_.poll_timeout;
   while (!stopping_.load()) {
     ssize_t n = rd_kafka_consume_batch_queue(slot.queue.get(), static_cast<int>(timeout.count()), batch.data(),
                                              batch.size());
     std::lock_guard lock(slot.mu);
+    // The keys of the batch (customer ids) let the worker load the state it lacks in one read.
+    hints.clear();
+    for (ssize_t i = 0; i < n; ++i) {
+      const rd_kafka_message_t* m = batch[static_cast<size_t>(i)];
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->key_len > 0) {
+        hints.push_back(pipeline::InputMessage{{}, PartitionId(m->partition), Offset(m->offset),
+                                               {static_cast<const uint8_t*>(m->key), m->key_len}, {}});
+      }
+    }
+    slot.worker->prefetch(hints);
     Status status;
     for (ssize_t i = 0; i < n; ++i) {
       kafka::MessagePtr msg(batch[static_cast<size_t>(i)]);

@@ -38,6 +38,7 @@ struct Worker::Partition {
   EventTime max_event_time = EventTime::min();
   EventTime frontier = EventTime::min();
   bool caught_up = false;
+  std::vector<std::string_view> hints;  // prefetch() scratch
 };
 
 Worker::Worker(state::Store& store, const journey::EngineConfig& config, const journey::LocalTime& local_time,
@@ -112,6 +113,20 @@ EventTime Worker::advance_frontier(Partition& p) {
 
 void Worker::set_caught_up(PartitionId partition, bool caught_up) {
   if (Partition* p = find(partition)) p->caught_up = caught_up;
+}
+
+void Worker::prefetch(std::span<const InputMessage> messages) {
+  for (const InputMessage& m : messages) {
+    if (m.key.empty() || m.key.size() > options_.decoder.max_customer_id_bytes) continue;
+    if (Partition* p = find(m.partition)) {
+      p->hints.emplace_back(reinterpret_cast<const char*>(m.key.data()), m.key.size());
+    }
+  }
+  for (auto& [_, p] : partitions_) {
+    if (p->hints.empty()) continue;
+    p->cache.prefetch(p->hints);
+    p->hints.clear();
+  }
 }
 
 Status Worker::process(const InputMessage& message) {

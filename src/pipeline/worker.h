@@ -76,6 +76,11 @@ class Worker {
   // The next offset to consume for (partition, topic), from the store; nullopt if none stored.
   Result<std::optional<Offset>> stored_offset(PartitionId partition, std::string_view topic) const;
 
+  // Loads, in one batched store read per partition, the state of the customers a batch of
+  // messages is about to touch, taken from the message keys (input topics are keyed by customer
+  // id). A hint only: the process() calls that follow do the work, and a key that is not the
+  // event's customer costs nothing but a cache entry. Call it before processing the batch.
+  void prefetch(std::span<const InputMessage> messages);
   // Decodes, applies and records one message. Bad input is dead-lettered and counted, never an
   // error; a non-ok Status means the worker cannot continue (sink or store failure).
   Status process(const InputMessage& message);

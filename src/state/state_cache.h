@@ -1,16 +1,17 @@
 #pragma once
 
 #include <algorithm>
-
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "core/hash.h"
 #include "core/status.h"
 #include "core/types.h"
 #include "state/store.h"
@@ -30,14 +31,23 @@ concept StateCodec = requires(const V& cv, V& v, std::string& out, std::string_v
 //
 // Lifecycle of a batch: get()/mark_dirty()/erase() while processing events; flush_to(batch)
 // encodes every changed entry (puts and tombstones) into the commit; after Store::commit
-// succeeded, on_committed() marks them clean and evicts clean entries beyond `capacity` (least
-// recently used first). If the commit failed, do not call on_committed(): the entries stay
-// dirty and the next flush_to() writes them again.
+// succeeded, on_committed() marks them clean and evicts clean entries beyond `capacity`. If the
+// commit failed, do not call on_committed(): the entries stay dirty and the next flush_to()
+// writes them again.
 //
 // Pointers returned by get() stay valid until the next on_committed() or clear(): nothing is
 // evicted during a batch, so values of the current batch can be held across get() calls.
 // erase() resets the value in place (the pointer stays valid and sees a default V). Changes
 // made between flush_to() and on_committed() are kept dirty for the next commit.
+//
+// Layout (the hot path of every event): entries live in fixed-size chunks (stable addresses,
+// no per-entry allocation once a slot has been used), found through an open-addressing index of
+// 8-byte slots (entry number + 32 hash bits, linear probing, backward-shift deletion). A lookup
+// touches one index slot and the entry. mark_dirty()/erase() right after get() of the same
+// customer reuse that entry without a second lookup. Eviction is CLOCK (second chance): a hit
+// sets a bit instead of relinking a list, and the sweep at on_committed() evicts clean entries
+// not used since its last pass, which approximates least-recently-used without touching other
+// entries on a hit.
 //
 // Bounded: clean entries beyond `capacity` are evicted at every on_committed(); during a batch
 // the cache may grow past capacity by the entries the batch touches, and over_capacity() tells
@@ -55,73 +65,124 @@ class StateCache {
   // value gets a default V and *existed = false. Errors: store read failure (IoError) or
   // undecodable bytes (Corruption); the cache is unchanged then.
   Result<V*> get(std::string_view customer, bool* existed = nullptr) {
-    auto it = map_.find(customer);
-    if (it != map_.end()) {
-      ++hits_;
-      Entry& e = it->second;
-      touch(e);
-      if (existed != nullptr) *existed = e.exists;
-      return &e.value;
+    const uint64_t h = stable_hash64(customer);
+    if (Entry* e = find(customer, h)) {
+      if (e->prefetched) {
+        e->prefetched = false;
+        ++misses_;  // loaded from the store, in a batch
+      } else {
+        ++hits_;
+      }
+      e->referenced = true;
+      last_ = e;
+      if (existed != nullptr) *existed = e->exists;
+      return &e->value;
     }
     ++misses_;
     Status s = store_.get_customer(partition_, customer, &scratch_);
-    bool found = s.is_ok();
+    const bool found = s.is_ok();
     if (!found && s.code() != Status::Code::kNotFound) return s;
-    V value{};
+    Entry& e = insert(customer, h);
     if (found) {
-      Status d = Codec::decode(scratch_, value);
+      Status d = Codec::decode(scratch_, e.value);
       if (!d.is_ok()) {
+        remove(e);
         return Status::corruption("state of customer '" + std::string(customer) + "' in partition " +
                                   std::to_string(partition_.value()) + ": " + d.message());
       }
     }
-    Entry& e = insert(customer);
-    e.value = std::move(value);
     e.exists = found;
+    last_ = &e;
     if (existed != nullptr) *existed = found;
     return &e.value;
+  }
+
+  // Loads the customers that are not cached with one batched store read, so the get() calls
+  // that follow hit. A hint (e.g. the message keys of a consumed batch): customers never asked
+  // for stay cached as clean entries. A customer whose value cannot be read or decoded is left
+  // out, so its get() reports the error. Nothing is evicted.
+  void prefetch(std::span<const std::string_view> customers) {
+    batch_entries_.clear();
+    batch_keys_.clear();
+    for (std::string_view c : customers) {
+      if (c.empty()) continue;
+      const uint64_t h = stable_hash64(c);
+      if (find(c, h) != nullptr) continue;
+      Entry& e = insert(c, h);
+      e.prefetched = true;
+      batch_entries_.push_back(&e);
+    }
+    if (batch_entries_.empty()) return;
+    for (Entry* e : batch_entries_) batch_keys_.push_back(e->key);
+    store_.multi_get_customers(partition_, batch_keys_, [this](size_t i, const Status& s, std::string_view value) {
+      Entry& e = *batch_entries_[i];
+      if (s.is_ok()) {
+        if (Codec::decode(value, e.value).is_ok()) {
+          e.exists = true;
+        } else {
+          e.prefetched = false;  // undecodable: get() reloads and reports it
+        }
+      } else if (s.code() != Status::Code::kNotFound) {
+        e.prefetched = false;  // read error: get() retries and reports it
+      }
+    });
+    for (Entry* e : batch_entries_) {
+      if (!e->prefetched) remove(*e);
+    }
   }
 
   // The customer's value must be written at the next commit. The customer must have been
   // returned by get() (ignored otherwise).
   void mark_dirty(std::string_view customer) {
-    auto it = map_.find(customer);
-    if (it == map_.end()) return;
-    Entry& e = it->second;
-    e.state = EntryState::kDirty;
-    e.exists = true;
-    note_change(e);
+    Entry* e = lookup(customer);
+    if (e == nullptr) return;
+    e->state = EntryState::kDirty;
+    e->exists = true;
+    note_change(*e);
   }
 
   // Deletes the customer's value at the next commit; the cached value becomes a default V.
   // A later mark_dirty() turns the delete back into a put of the (new) value.
   void erase(std::string_view customer) {
-    auto it = map_.find(customer);
-    Entry& e = it != map_.end() ? it->second : insert(customer);
-    if (it != map_.end()) touch(e);
-    e.value = V{};
-    e.exists = false;
-    e.state = EntryState::kDeleted;
-    note_change(e);
+    Entry* e = lookup(customer);
+    if (e == nullptr) {
+      e = &insert(customer, stable_hash64(customer));
+    } else {
+      e->referenced = true;
+      e->value = V{};
+    }
+    e->exists = false;
+    e->state = EntryState::kDeleted;
+    note_change(*e);
   }
 
   // Encodes every changed entry into `batch` (puts and deletes of the customers CF), in key
   // order, so consecutive memtable inserts walk neighbouring skip-list nodes.
   void flush_to(CommitBatch& batch) {
-    std::sort(changed_.begin(), changed_.end(), [](const Entry* a, const Entry* b) { return *a->key < *b->key; });
+    // Sorted on the keys' first 16 bytes held beside the pointers (no pointer chasing per
+    // comparison), the full keys only on a tie.
+    order_.clear();
+    order_.reserve(changed_.size());
+    for (Entry* e : changed_) order_.push_back(SortItem{be_prefix(e->key, 0), be_prefix(e->key, 8), e});
+    std::sort(order_.begin(), order_.end(), [](const SortItem& a, const SortItem& b) {
+      if (a.hi != b.hi) return a.hi < b.hi;
+      if (a.lo != b.lo) return a.lo < b.lo;
+      return a.entry->key < b.entry->key;
+    });
+    for (size_t i = 0; i < order_.size(); ++i) changed_[i] = order_[i].entry;
     for (Entry* e : changed_) {
       if (e->state == EntryState::kDirty) {
         Codec::encode(e->value, scratch_);
-        batch.put_customer(partition_, *e->key, scratch_);
+        batch.put_customer(partition_, e->key, scratch_);
       } else if (e->state == EntryState::kDeleted) {
-        batch.delete_customer(partition_, *e->key);
+        batch.delete_customer(partition_, e->key);
       }
       e->flushed_version = e->version;
     }
   }
 
   // The batch given to flush_to() is durable: flushed entries become clean, then clean entries
-  // beyond capacity are evicted (least recently used first).
+  // beyond capacity are evicted (those not used since the last sweep first).
   void on_committed() {
     size_t keep = 0;
     for (Entry* e : changed_) {
@@ -138,12 +199,17 @@ class StateCache {
 
   // Forgets every entry, dirty ones included (the partition was revoked without a commit).
   void clear() {
-    map_.clear();
+    chunks_.clear();
+    free_.clear();
+    index_.clear();
     changed_.clear();
-    head_ = tail_ = nullptr;
+    slots_used_ = 0;
+    size_ = 0;
+    hand_ = 0;
+    last_ = nullptr;
   }
 
-  size_t size() const { return map_.size(); }
+  size_t size() const { return size_; }
   size_t capacity() const { return capacity_; }
   // Changes the entry budget (e.g. when the owner's partition count changes); takes effect at
   // the next on_committed().
@@ -151,35 +217,154 @@ class StateCache {
   size_t dirty_count() const { return changed_.size(); }
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
-  bool over_capacity() const { return map_.size() > capacity_; }
+  bool over_capacity() const { return size_ > capacity_; }
   PartitionId partition() const { return partition_; }
+
+  // Tests: every live entry is reachable from its home slot and the index holds nothing else.
+  bool index_consistent() {
+    size_t occupied = 0;
+    for (const Slot& s : index_) occupied += s.entry != kNoEntry;
+    if (occupied != size_) return false;
+    for (size_t n = 0; n < slots_used_; ++n) {
+      Entry& e = entry_at(static_cast<uint32_t>(n));
+      if (e.live && find(e.key, e.hash) != &e) return false;
+    }
+    return true;
+  }
 
  private:
   enum class EntryState : uint8_t { kClean, kDirty, kDeleted };
 
   struct Entry {
     V value{};
-    const std::string* key = nullptr;  // the map node's key (node-based map: stable)
-    Entry* prev = nullptr;             // LRU list: head_ is the most recently used
-    Entry* next = nullptr;
-    uint64_t version = 0;              // bumped by every change
+    std::string key;
+    uint64_t hash = 0;
+    uint64_t version = 0;  // bumped by every change
     uint64_t flushed_version = ~uint64_t{0};
+    uint32_t number = 0;   // position in the chunks (slot number)
     EntryState state = EntryState::kClean;
-    bool exists = false;               // holds a real value, not the default of an absent customer
+    bool live = false;        // holds a cached customer (not a free slot)
+    bool exists = false;      // holds a real value, not the default of an absent customer
     bool in_changed = false;
+    bool referenced = false;  // used since the last eviction sweep passed it
+    bool prefetched = false;  // loaded by prefetch() and not yet asked for
   };
 
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  // One index slot: entry number + 1 (0 = empty) and the hash's high 32 bits.
+  struct Slot {
+    uint32_t entry = 0;
+    uint32_t tag = 0;
   };
 
-  Entry& insert(std::string_view customer) {
-    auto [it, inserted] = map_.try_emplace(std::string(customer));
-    Entry& e = it->second;
-    e.key = &it->first;
-    link_front(e);
+  struct SortItem {
+    uint64_t hi;
+    uint64_t lo;
+    Entry* entry;
+  };
+  // Bytes [from, from + 8) of `key` as a big-endian number, zero-padded past the end.
+  static uint64_t be_prefix(const std::string& key, size_t from) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      v <<= 8;
+      if (from + i < key.size()) v |= static_cast<unsigned char>(key[from + i]);
+    }
+    return v;
+  }
+
+  static constexpr size_t kChunkBits = 12;  // 4096 entries per chunk
+  static constexpr size_t kChunkSize = size_t{1} << kChunkBits;
+  static constexpr uint32_t kNoEntry = 0;
+
+  Entry& entry_at(uint32_t number) { return chunks_[number >> kChunkBits][number & (kChunkSize - 1)]; }
+  static uint32_t tag_of(uint64_t h) { return static_cast<uint32_t>(h >> 32); }
+  size_t mask() const { return index_.size() - 1; }
+
+  Entry* find(std::string_view customer, uint64_t h) {
+    if (index_.empty()) return nullptr;
+    const uint32_t tag = tag_of(h);
+    for (size_t i = h & mask();; i = (i + 1) & mask()) {
+      const Slot s = index_[i];
+      if (s.entry == kNoEntry) return nullptr;
+      if (s.tag == tag) {
+        Entry& e = entry_at(s.entry - 1);
+        if (e.key == customer) return &e;
+      }
+    }
+  }
+
+  // The entry of the customer given to the last get()/erase(), else a lookup.
+  Entry* lookup(std::string_view customer) {
+    if (last_ != nullptr && last_->live && last_->key == customer) return last_;
+    Entry* e = find(customer, stable_hash64(customer));
+    if (e != nullptr) last_ = e;
     return e;
+  }
+
+  Entry& insert(std::string_view customer, uint64_t h) {
+    if ((size_ + 1) * 2 > index_.size()) grow_index();
+    uint32_t number;
+    if (!free_.empty()) {
+      number = free_.back();
+      free_.pop_back();
+    } else {
+      if ((slots_used_ >> kChunkBits) == chunks_.size()) chunks_.push_back(std::make_unique<Entry[]>(kChunkSize));
+      number = static_cast<uint32_t>(slots_used_++);
+    }
+    Entry& e = entry_at(number);
+    e.key.assign(customer);
+    e.hash = h;
+    e.number = number;
+    e.live = true;
+    e.referenced = true;
+    e.exists = false;
+    e.state = EntryState::kClean;
+    e.in_changed = false;
+    e.prefetched = false;
+    e.version = 0;
+    e.flushed_version = ~uint64_t{0};
+    place(number, h);
+    ++size_;
+    last_ = &e;
+    return e;
+  }
+
+  void place(uint32_t number, uint64_t h) {
+    size_t i = h & mask();
+    while (index_[i].entry != kNoEntry) i = (i + 1) & mask();
+    index_[i] = Slot{number + 1, tag_of(h)};
+  }
+
+  void grow_index() {
+    std::vector<Slot> old = std::move(index_);
+    index_.assign(std::max<size_t>(64, old.size() * 2), Slot{});
+    for (const Slot& s : old) {
+      if (s.entry != kNoEntry) place(s.entry - 1, entry_at(s.entry - 1).hash);
+    }
+  }
+
+  // Removes a clean entry: its index slot (backward-shift deletion keeps probe chains intact)
+  // and its value; the slot joins the free list.
+  void remove(Entry& e) {
+    size_t i = e.hash & mask();
+    while (index_[i].entry != e.number + 1) i = (i + 1) & mask();
+    for (size_t j = (i + 1) & mask();; j = (j + 1) & mask()) {
+      const Slot s = index_[j];
+      if (s.entry == kNoEntry) break;
+      const size_t home = entry_at(s.entry - 1).hash & mask();
+      // s may move into the hole at i unless its home lies cyclically in (i, j].
+      const bool home_in_between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+      if (!home_in_between) {
+        index_[i] = s;
+        i = j;
+      }
+    }
+    index_[i] = Slot{};
+    e.value = V{};
+    e.key.clear();
+    e.live = false;
+    free_.push_back(e.number);
+    --size_;
+    if (last_ == &e) last_ = nullptr;
   }
 
   void note_change(Entry& e) {
@@ -190,44 +375,37 @@ class StateCache {
     }
   }
 
-  void link_front(Entry& e) {
-    e.prev = nullptr;
-    e.next = head_;
-    if (head_ != nullptr) head_->prev = &e;
-    head_ = &e;
-    if (tail_ == nullptr) tail_ = &e;
-  }
-  void unlink(Entry& e) {
-    if (e.prev != nullptr) e.prev->next = e.next; else head_ = e.next;
-    if (e.next != nullptr) e.next->prev = e.prev; else tail_ = e.prev;
-    e.prev = e.next = nullptr;
-  }
-  void touch(Entry& e) {
-    if (head_ == &e) return;
-    unlink(e);
-    link_front(e);
-  }
-
+  // CLOCK sweep over the slots: a referenced entry gets a second chance (its bit is cleared),
+  // an unreferenced clean one is evicted. Two passes at most: after the first every bit is clear.
   void evict() {
-    Entry* e = tail_;
-    while (map_.size() > capacity_ && e != nullptr) {
-      Entry* prev = e->prev;
-      if (!e->in_changed) {
-        unlink(*e);
-        map_.erase(map_.find(std::string_view(*e->key)));
+    if (size_ <= capacity_ || slots_used_ == 0) return;
+    for (size_t steps = 0; size_ > capacity_ && steps < 2 * slots_used_; ++steps) {
+      if (hand_ >= slots_used_) hand_ = 0;
+      Entry& e = entry_at(static_cast<uint32_t>(hand_++));
+      if (!e.live || e.in_changed) continue;
+      if (e.referenced) {
+        e.referenced = false;
+        continue;
       }
-      e = prev;
+      remove(e);
     }
   }
 
   Store& store_;
   PartitionId partition_;
   size_t capacity_;
-  std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> map_;
+  std::vector<std::unique_ptr<Entry[]>> chunks_;
+  std::vector<uint32_t> free_;   // numbers of slots whose entry was evicted
+  std::vector<Slot> index_;      // power-of-two size, at most half full
   std::vector<Entry*> changed_;  // entries with a put or delete not yet committed
-  Entry* head_ = nullptr;
-  Entry* tail_ = nullptr;
+  std::vector<SortItem> order_;  // flush_to() scratch
+  size_t slots_used_ = 0;        // entry numbers handed out so far
+  size_t size_ = 0;              // live entries
+  size_t hand_ = 0;              // CLOCK position
+  Entry* last_ = nullptr;        // entry of the last get()/erase()
   std::string scratch_;
+  std::vector<Entry*> batch_entries_;  // prefetch() scratch
+  std::vector<std::string_view> batch_keys_;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
 };

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -113,7 +114,14 @@ class Store {
 
   // The stored value of `customer`, into *value. NotFound when absent.
   Status get_customer(PartitionId p, std::string_view customer, std::string* value);
-  // Whether the timer exists in the store (committed). Used by TimerQueue to keep exact counts.
+  // Batched lookup of several customers of partition `p` (one RocksDB MultiGet, which shares
+  // the index and filter work of neighbouring keys). `callback(i, status, value)` is called once
+  // per customer (i = its position in `customers`), in key order: status ok with the value,
+  // NotFound, or a read error; the value view is valid only during the call.
+  using MultiGetCallback = std::function<void(size_t index, const Status& status, std::string_view value)>;
+  void multi_get_customers(PartitionId p, std::span<const std::string_view> customers,
+                           const MultiGetCallback& callback);
+  // Whether the timer exists in the store (committed). For tools and tests.
   Result<bool> has_timer(PartitionId p, EventTime due, std::string_view customer, uint64_t id);
   // The next offset to consume for `topic` on partition `p`, nullopt when never committed.
   Result<std::optional<Offset>> load_offset(PartitionId p, std::string_view topic);

@@ -113,12 +113,15 @@ class WorkerTest : public ::testing::Test {
     return s;
   }
 
-  void feed_bytes(std::span<const uint8_t> bytes) {
-    InputMessage m{"events", kP0, Offset(next_offset_++), {}, bytes, codec::InputFormat::kAuto};
+  // As the ingest loop does: the message key (the customer id) is a prefetch hint first.
+  void feed_bytes(std::span<const uint8_t> bytes, std::string_view key = {}) {
+    InputMessage m{"events", kP0, Offset(next_offset_++),
+                   {reinterpret_cast<const uint8_t*>(key.data()), key.size()}, bytes, codec::InputFormat::kAuto};
+    worker_->prefetch(std::span(&m, 1));
     Status s = worker_->process(m);
     ASSERT_TRUE(s.is_ok()) << s.to_string();
   }
-  void feed(const codec::EventSpec& s) { feed_bytes(builder_.build(s)); }
+  void feed(const codec::EventSpec& s) { feed_bytes(builder_.build(s), s.customer_id); }
 
   void profile(const std::string& customer, int64_t at) {
     auto p = spec(EventType::kProfileUpdated, customer, at);

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <charconv>
+#include <map>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "temp_dir.h"
 
@@ -240,6 +243,89 @@ TEST_F(StateCacheTest, PartitionsAreIsolated) {
   bool existed = true;
   EXPECT_EQ(p4.get("a", &existed).value()->n, 0);
   EXPECT_FALSE(existed);
+}
+
+
+// Many customers through a small cache: every value read back (from the cache or, after
+// eviction, from the store) equals a reference model, so inserts, evictions and the index's
+// deletions never lose or mix up an entry.
+TEST_F(StateCacheTest, RandomWorkloadMatchesReferenceModel) {
+  Cache cache(*store_, kPartition, 64);
+  std::map<std::string, int64_t> model;  // committed or pending value per customer
+  std::mt19937 rng(7);
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 0; i < 200; ++i) {
+      const std::string id = "cust-" + std::to_string(rng() % 500);
+      bool existed = false;
+      Counter* c = cache.get(id, &existed).value();
+      auto it = model.find(id);
+      ASSERT_EQ(existed, it != model.end()) << id;
+      ASSERT_EQ(c->n, it == model.end() ? 0 : it->second) << id;
+      switch (rng() % 4) {
+        case 0:
+          cache.erase(id);
+          model.erase(id);
+          break;
+        case 1:
+        case 2:
+          c->n = static_cast<int64_t>(rng() % 1000) + 1;
+          cache.mark_dirty(id);
+          model[id] = c->n;
+          break;
+        default:
+          break;  // read only
+      }
+    }
+    commit(cache);
+    ASSERT_LE(cache.size(), 64u);
+    ASSERT_TRUE(cache.index_consistent()) << "round " << round;
+  }
+  for (const auto& [id, n] : model) EXPECT_EQ(stored(id), std::optional<std::string>(std::to_string(n) + "|")) << id;
+  EXPECT_GT(cache.misses(), 1000u);  // evictions happened and were reloaded
+}
+
+
+TEST_F(StateCacheTest, PrefetchLoadsMissingCustomersInOneReadAndKeepsCachedOnes) {
+  {
+    CommitBatch batch(*store_);
+    batch.put_customer(kPartition, "a", "1|stored a");
+    batch.put_customer(kPartition, "b", "2|stored b");
+    batch.put_customer(kPartition, "bad", "no separator here");
+    ASSERT_TRUE(store_->commit(batch).is_ok());
+  }
+  Cache cache(*store_, kPartition, 10);
+  Counter* b = cache.get("b").value();
+  b->n = 20;  // changed in the cache, not yet committed: prefetch must not reload it
+  cache.mark_dirty("b");
+  const uint64_t misses = cache.misses();
+
+  const std::vector<std::string_view> keys = {"a", "b", "absent", "a", "", "bad"};
+  cache.prefetch(keys);
+  EXPECT_EQ(cache.misses(), misses);  // counted when asked for, not when prefetched
+  EXPECT_EQ(cache.size(), 3u);        // b, a, absent; the undecodable one is left out
+
+  bool existed = false;
+  Counter* a = cache.get("a", &existed).value();
+  EXPECT_TRUE(existed);
+  EXPECT_EQ(a->n, 1);
+  EXPECT_EQ(a->note, "stored a");
+  EXPECT_EQ(cache.misses(), misses + 1);  // loaded from the store (in the batch)
+  EXPECT_EQ(cache.get("a").value(), a);
+  EXPECT_EQ(cache.misses(), misses + 1);  // then a hit
+
+  EXPECT_EQ(cache.get("b").value()->n, 20);
+  existed = true;
+  EXPECT_EQ(cache.get("absent", &existed).value()->n, 0);
+  EXPECT_FALSE(existed);
+
+  auto r = cache.get("bad");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
+  EXPECT_TRUE(cache.index_consistent());
+
+  commit(cache);
+  EXPECT_EQ(stored("b"), std::optional<std::string>("20|stored b"));
+  EXPECT_FALSE(stored("absent").has_value());  // prefetching an absent customer writes nothing
 }
 
 }  // namespace
