@@ -2,18 +2,120 @@
 
 #include <algorithm>
 #include <charconv>
+#include <utility>
 #include <vector>
 
+#include "core/hash.h"
 #include "state/keys.h"
 
 namespace beckon::state {
+
+// ---- ChangeTable ---------------------------------------------------------------------------
+
+uint64_t TimerQueue::ChangeTable::hash(const KeyView& k) {
+  // Due time and timer id seed the customer's hash; XXH3 mixes the seed in fully.
+  const uint64_t seed = static_cast<uint64_t>(k.due.ms()) * 0x9E3779B97F4A7C15ull ^
+                        (k.id * 0xC2B2AE3D27D4EB4Full + 0x165667B19E3779F9ull);
+  return stable_hash64(k.customer, seed);
+}
+
+TimerQueue::ChangeTable::Entry* TimerQueue::ChangeTable::find(const KeyView& k, uint64_t h) {
+  if (size_ == 0) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  const auto tag = static_cast<uint32_t>(h);
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (s.entry == 0) return nullptr;
+    if (s.hash != tag) continue;
+    Entry& e = entries_[s.entry - 1];
+    if (e.key.due == k.due && e.key.id == k.id && e.key.customer == k.customer) return &e;
+  }
+}
+
+TimerQueue::ChangeTable::Entry& TimerQueue::ChangeTable::insert(const KeyView& k, uint64_t h) {
+  if ((size_ + 1) * 2 > slots_.size()) grow();
+  if (size_ == entries_.size()) entries_.emplace_back();
+  Entry& e = entries_[size_];
+  e.key.due = k.due;
+  e.key.customer.assign(k.customer);
+  e.key.id = k.id;
+  e.change = Change{};
+  e.hash = h;
+  place(h, size_);
+  ++size_;
+  return e;
+}
+
+void TimerQueue::ChangeTable::place(uint64_t h, size_t entry) {
+  const size_t mask = slots_.size() - 1;
+  size_t i = h & mask;
+  while (slots_[i].entry != 0) i = (i + 1) & mask;
+  slots_[i] = Slot{static_cast<uint32_t>(h), static_cast<uint32_t>(entry + 1)};
+}
+
+size_t TimerQueue::ChangeTable::slot_of(uint64_t h, size_t entry) const {
+  const size_t mask = slots_.size() - 1;
+  size_t i = h & mask;
+  while (slots_[i].entry != entry + 1) i = (i + 1) & mask;
+  return i;
+}
+
+void TimerQueue::ChangeTable::grow() {
+  slots_.assign(std::max<size_t>(slots_.size() * 2, 16), Slot{});
+  for (size_t e = 0; e < size_; ++e) place(entries_[e].hash, e);
+}
+
+void TimerQueue::ChangeTable::erase(Entry& e) {
+  const auto index = static_cast<size_t>(&e - entries_.data());
+  const size_t mask = slots_.size() - 1;
+  // Backward-shift deletion: pull later slots of the probe run into the hole when the hole lies
+  // between their home slot and where they sit, so no tombstones are needed.
+  size_t hole = slot_of(e.hash, index);
+  for (size_t i = (hole + 1) & mask; slots_[i].entry != 0; i = (i + 1) & mask) {
+    const size_t home = slots_[i].hash & mask;
+    if (((i - home) & mask) >= ((i - hole) & mask)) {
+      slots_[hole] = slots_[i];
+      hole = i;
+    }
+  }
+  slots_[hole] = Slot{};
+  // Keep the entries dense: the last one fills the gap.
+  const size_t last = size_ - 1;
+  if (index != last) {
+    slots_[slot_of(entries_[last].hash, last)].entry = static_cast<uint32_t>(index + 1);
+    std::swap(entries_[index], entries_[last]);
+  }
+  --size_;
+}
+
+void TimerQueue::ChangeTable::clear() {
+  if (size_ == 0) return;
+  size_ = 0;
+  std::fill(slots_.begin(), slots_.end(), Slot{});
+}
+
+template <typename Keep>
+void TimerQueue::ChangeTable::retain(Keep keep) {
+  size_t kept = 0;
+  for (size_t i = 0; i < size_; ++i) {
+    if (!keep(entries_[i])) continue;
+    if (i != kept) std::swap(entries_[i], entries_[kept]);
+    ++kept;
+  }
+  if (kept == size_) return;
+  size_ = kept;
+  std::fill(slots_.begin(), slots_.end(), Slot{});
+  for (size_t e = 0; e < size_; ++e) place(entries_[e].hash, e);
+}
+
+// ---- TimerQueue ----------------------------------------------------------------------------
 
 TimerQueue::TimerQueue(Store& store, PartitionId partition, size_t head_capacity)
     : store_(store), partition_(partition), head_capacity_(std::max<size_t>(head_capacity, 1)) {}
 
 Status TimerQueue::open() {
   head_.clear();
-  changes_.clear();
+  changes_ = ChangeTable{};
   bound_kind_ = Bound::kNone;
   bound_ = Key{};
   version_ = flushed_version_ = 0;
@@ -55,39 +157,49 @@ bool TimerQueue::in_range(const KeyView& k) const {
   return false;
 }
 
-bool TimerQueue::exists(const KeyView& k) {
-  if (in_range(k)) return head_.find(k) != head_.end();
-  auto c = changes_.find(k);
-  if (c != changes_.end()) return c->second.put;
-  Result<bool> stored = store_.has_timer(partition_, k.due, k.customer, k.id);
-  if (!stored.is_ok()) {
-    if (error_.is_ok()) error_ = stored.status();
-    return false;
-  }
-  return stored.value();
-}
-
-void TimerQueue::record(const KeyView& k, bool put) {
-  auto it = changes_.find(k);
-  if (it == changes_.end()) {
+void TimerQueue::record(const KeyView& k, uint64_t h, ChangeTable::Entry* e, bool put) {
+  if (e == nullptr) {
     // A first change always flips the stored state: a schedule reaches here only for a key that
-    // is not pending (so not stored), a cancel or pop only for one that is (so stored).
-    Change c;
-    c.stored = !put;
-    it = changes_.emplace(Key{k.due, std::string(k.customer), k.id}, c).first;
+    // is not pending (so not stored), a cancel or pop only for one that is (so stored). Beyond
+    // the head that is the caller's promise (see the class comment).
+    e = &changes_.insert(k, h);
+    e->change.stored = !put;
   }
-  it->second.put = put;
-  it->second.version = ++version_;
+  e->change.put = put;
+  e->change.version = ++version_;
   // Back to what the store holds (e.g. a reminder rescheduled before it was ever committed):
   // nothing to write. Only while no batch is in flight, whose content must not be undone.
-  if (!flushed_ && it->second.put == it->second.stored) changes_.erase(it);
+  if (!flushed_ && e->change.put == e->change.stored) changes_.erase(*e);
+}
+
+void TimerQueue::head_insert(HeadSet::const_iterator hint, const KeyView& k) {
+  if (spare_nodes_.empty()) {
+    head_.emplace_hint(hint, Key{k.due, std::string(k.customer), k.id});
+    return;
+  }
+  HeadSet::node_type node = std::move(spare_nodes_.back());
+  spare_nodes_.pop_back();
+  Key& key = node.value();
+  key.due = k.due;
+  key.customer.assign(k.customer);
+  key.id = k.id;
+  head_.insert(hint, std::move(node));
+  if (!node.empty()) recycle(std::move(node));  // k was already in the head: the node is left
+}
+
+void TimerQueue::recycle(HeadSet::node_type&& node) {
+  if (spare_nodes_.size() < kSpareHeadNodes) spare_nodes_.push_back(std::move(node));
 }
 
 void TimerQueue::trim_head() {
   while (head_.size() > head_capacity_) {
-    auto last = std::prev(head_.end());
-    bound_ = std::move(head_.extract(last).value());
+    HeadSet::node_type last = head_.extract(std::prev(head_.end()));
+    const Key& k = last.value();
+    bound_.due = k.due;
+    bound_.customer.assign(k.customer);
+    bound_.id = k.id;
     bound_kind_ = Bound::kBefore;
+    recycle(std::move(last));
   }
 }
 
@@ -99,28 +211,43 @@ void TimerQueue::schedule(std::string_view customer, uint64_t id, EventTime due)
     }
     return;
   }
-  KeyView k{due, customer, id};
-  if (exists(k)) return;
-  record(k, true);
+  const KeyView k{due, customer, id};
+  // The head knows every pending timer in its range; beyond it only the changes since the last
+  // commit are known, and the caller promises the rest.
+  const bool in_head = in_range(k);
+  HeadSet::iterator at;  // where k goes in the head
+  if (in_head) {
+    at = head_.lower_bound(k);
+    if (at != head_.end() && !Less::less(k, at->view())) return;
+  }
+  const uint64_t h = ChangeTable::hash(k);
+  ChangeTable::Entry* e = changes_.find(k, h);
+  if (!in_head && e != nullptr && e->change.put) return;
+  record(k, h, e, true);
   ++pending_;
   ++pending_by_class_[timer_class(id)];
-  if (in_range(k)) {
-    head_.insert(Key{due, std::string(customer), id});
+  if (in_head) {
+    head_insert(at, k);
     trim_head();
   }
 }
 
 void TimerQueue::cancel(std::string_view customer, uint64_t id, EventTime due) {
   if (customer.size() > keys::kMaxTimerCustomerBytes) return;  // could never have been scheduled
-  KeyView k{due, customer, id};
-  if (!exists(k)) return;
-  record(k, false);
+  const KeyView k{due, customer, id};
+  const bool in_head = in_range(k);
+  HeadSet::iterator it;
+  if (in_head) {
+    it = head_.find(k);
+    if (it == head_.end()) return;
+  }
+  const uint64_t h = ChangeTable::hash(k);
+  ChangeTable::Entry* e = changes_.find(k, h);
+  if (!in_head && e != nullptr && !e->change.put) return;
+  record(k, h, e, false);
   --pending_;
   --pending_by_class_[timer_class(id)];
-  if (in_range(k)) {
-    auto it = head_.find(k);
-    if (it != head_.end()) head_.erase(it);
-  }
+  if (in_head) recycle(head_.extract(it));
 }
 
 Status TimerQueue::refill() {
@@ -140,22 +267,24 @@ Status TimerQueue::refill() {
     return s;
   }
 
-  // Uncommitted puts in (old bound, new bound] join the head, committed timers cancelled in
-  // this batch leave it.
-  auto change = changes_.begin();
-  if (bound_kind_ == Bound::kBefore) change = changes_.lower_bound(bound_.view());
-  if (bound_kind_ == Bound::kThrough) change = changes_.upper_bound(bound_.view());
-
+  // Committed timers cancelled in this batch stay out of the head; uncommitted puts in
+  // (old bound, new bound] join it. Refills are rare: the changes are filtered, not ordered.
   const bool exhausted = scanned.size() < limit;
   Key new_bound = exhausted ? Key{} : scanned.back();
   for (Key& k : scanned) {
-    auto c = changes_.find(k.view());
-    if (c != changes_.end() && !c->second.put) continue;
+    if (changes_.size() != 0) {
+      const ChangeTable::Entry* c = changes_.find(k.view(), ChangeTable::hash(k.view()));
+      if (c != nullptr && !c->change.put) continue;
+    }
     head_.insert(std::move(k));
   }
-  for (; change != changes_.end(); ++change) {
-    if (!exhausted && Less::less(new_bound.view(), change->first.view())) break;
-    if (change->second.put) head_.insert(change->first);
+  for (const ChangeTable::Entry& c : changes_) {
+    if (!c.change.put) continue;
+    const KeyView k = c.key.view();
+    if (bound_kind_ == Bound::kBefore && Less::less(k, bound_.view())) continue;
+    if (bound_kind_ == Bound::kThrough && !Less::less(bound_.view(), k)) continue;
+    if (!exhausted && Less::less(new_bound.view(), k)) continue;
+    head_insert(head_.end(), k);
   }
   if (exhausted) {
     bound_kind_ = Bound::kAll;
@@ -183,13 +312,16 @@ Result<bool> TimerQueue::pop_due(EventTime frontier, DueTimer& out) {
   if (head_.empty()) return false;
   auto first = head_.begin();
   if (first->due > frontier) return false;
-  Key k = std::move(head_.extract(first).value());
-  record(k.view(), false);
+  HeadSet::node_type node = head_.extract(first);
+  const Key& k = node.value();
+  const uint64_t h = ChangeTable::hash(k.view());
+  record(k.view(), h, changes_.find(k.view(), h), false);
   --pending_;
   --pending_by_class_[timer_class(k.id)];
-  out.customer = std::move(k.customer);
+  out.customer.assign(k.customer);
   out.id = k.id;
   out.due = k.due;
+  recycle(std::move(node));
   return true;
 }
 
@@ -202,15 +334,27 @@ std::optional<EventTime> TimerQueue::next_due() {
 
 Status TimerQueue::flush_to(CommitBatch& batch) {
   if (!error_.is_ok()) return error_;
-  for (auto& [k, c] : changes_) {
-    c.flushed_put = c.put;
-    c.in_flush = true;
-    if (c.put) {
+  // The store wants its writes in key order; the change table has none, so sort at flush.
+  flush_order_.clear();
+  flush_order_.reserve(changes_.size());
+  for (ChangeTable::Entry& c : changes_) {
+    c.change.flushed_put = c.change.put;
+    c.change.in_flush = true;
+    flush_order_.push_back(&c);
+  }
+  std::sort(flush_order_.begin(), flush_order_.end(),
+            [](const ChangeTable::Entry* a, const ChangeTable::Entry* b) {
+              return Less::less(a->key.view(), b->key.view());
+            });
+  for (const ChangeTable::Entry* c : flush_order_) {
+    const Key& k = c->key;
+    if (c->change.put) {
       batch.put_timer(partition_, k.due, k.customer, k.id);
     } else {
       batch.delete_timer(partition_, k.due, k.customer, k.id);
     }
   }
+  flush_order_.clear();
   std::string counts;
   for (size_t c = 0; c < kTimerClasses; ++c) {
     if (c) counts.push_back(',');
@@ -225,17 +369,18 @@ Status TimerQueue::flush_to(CommitBatch& batch) {
 void TimerQueue::on_committed() {
   if (!flushed_) return;
   flushed_ = false;
-  for (auto it = changes_.begin(); it != changes_.end();) {
-    if (it->second.version <= flushed_version_) {
-      it = changes_.erase(it);
-    } else {
-      // Changed again after the flush: the store now holds what that flush wrote. (An entry
-      // created after the flush was not in it; the store still holds what it noted.)
-      if (it->second.in_flush) it->second.stored = it->second.flushed_put;
-      it->second.in_flush = false;
-      ++it;
-    }
+  if (version_ == flushed_version_) {
+    changes_.clear();  // nothing changed since the flush: the store holds it all
+    return;
   }
+  changes_.retain([this](ChangeTable::Entry& c) {
+    if (c.change.version <= flushed_version_) return false;
+    // Changed again after the flush: the store now holds what that flush wrote. (An entry
+    // created after the flush was not in it; the store still holds what it noted.)
+    if (c.change.in_flush) c.change.stored = c.change.flushed_put;
+    c.change.in_flush = false;
+    return true;
+  });
 }
 
 }  // namespace beckon::state

@@ -4,11 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "core/types.h"
@@ -26,22 +26,34 @@ struct DueTimer {
 // The durable timers of ONE partition: the timers CF of the Store (committed timers) plus the
 // changes of the current batch, with an in-memory ordered head of the soonest timers.
 //
-// A timer is identified by (due, customer, id); scheduling an existing timer is a no-op and so
-// is cancelling an absent one. Timers are popped in key order: due time, then customer id length,
-// then customer id bytes, then timer id (the store's key order, keys.h).
+// A timer is identified by (due, customer, id). Timers are popped in key order: due time, then
+// customer id length, then customer id bytes, then timer id (the store's key order, keys.h).
 //
 // Memory is bounded: the head holds every pending timer whose key is below a boundary and at
 // most `head_capacity` of them; the rest live in the store or, until the next commit, in the
-// change map. When the head runs dry it is refilled from the store by an ordered scan from the
+// change table. When the head runs dry it is refilled from the store by an ordered scan from the
 // boundary. Nothing ever scans all customers.
 //
-// Commit protocol (same as StateCache): flush_to(batch) writes the timer puts/deletes and the
-// pending count (partition metadata "timers.pending"); after Store::commit succeeded,
-// on_committed(). If the commit failed, skip on_committed(); the next flush_to() rewrites the
-// changes. Changes made between flush_to() and on_committed() are kept for the next commit.
+// Contract: schedule() of a timer that is already pending, or cancel() of one that is not, is
+// the caller's error outside the in-memory head; inside the head range the queue still detects
+// it and ignores it. schedule() and cancel() never read the store: beyond the head the queue
+// trusts the caller (pipeline::Worker knows from the customer's state, committed in the same
+// batch, which of its timers are pending) and only detects a repeat of a change made since the
+// last commit. Under this contract pending() and pending_in_class() are exact; a caller that
+// breaks it makes them drift (and a stray cancel writes a delete of an absent key, harmless).
 //
-// A storage read error (while refilling, or checking whether a far-future timer exists) is
-// sticky: status(), pop_due() and flush_to() return it, so it cannot reach a commit unnoticed.
+// Commit protocol (same as StateCache): flush_to(batch) writes the timer puts/deletes (in key
+// order) and the pending count (partition metadata "timers.pending"); after Store::commit
+// succeeded, on_committed(). If the commit failed, skip on_committed(); the next flush_to()
+// rewrites the changes. Changes made between flush_to() and on_committed() are kept for the next
+// commit.
+//
+// A storage read error (while refilling the head) is sticky: status(), pop_due() and flush_to()
+// return it, so it cannot reach a commit unnoticed.
+//
+// Once warm, the hot path (schedule, cancel, pop_due) allocates nothing: head nodes (up to
+// kSpareHeadNodes spare ones) and change entries, with their customer id buffers, are reused; the
+// change table keeps the size of the largest batch it has held until open().
 //
 // Owned by the partition's worker; not thread-safe. open() must be called before other methods.
 class TimerQueue {
@@ -56,7 +68,9 @@ class TimerQueue {
   // to drop uncommitted changes and reload.
   Status open();
 
-  // Customer ids longer than keys::kMaxTimerCustomerBytes are rejected (sticky InvalidArgument).
+  // Add or remove one timer; neither reads the store (see the contract above). Customer ids
+  // longer than keys::kMaxTimerCustomerBytes are rejected by schedule (sticky InvalidArgument)
+  // and ignored by cancel.
   void schedule(std::string_view customer, uint64_t id, EventTime due);
   void cancel(std::string_view customer, uint64_t id, EventTime due);
 
@@ -72,7 +86,8 @@ class TimerQueue {
   Status flush_to(CommitBatch& batch);
   void on_committed();
 
-  // Exact number of pending timers of this partition, uncommitted changes included.
+  // Exact number of pending timers of this partition, uncommitted changes included (as long as
+  // the caller keeps the contract above).
   int64_t pending() const { return pending_; }
   // Pending timers of one class: the top two bits of a timer id name its class (journey/ puts
   // the trigger there), so the count per trigger survives restarts without a scan.
@@ -117,12 +132,59 @@ class TimerQueue {
     bool flushed_put = false;  // what the last flush_to wrote for this key...
     bool in_flush = false;     // ...if this entry was part of that flush
   };
+
+  // The uncommitted changes, keyed by (due, customer, id): open addressing (linear probing,
+  // backward-shift deletion) over a dense array of entries. Lookups allocate nothing, and the
+  // entries keep their customer id buffers from one batch to the next. Unordered: flush_to sorts
+  // what it writes. Entry pointers are invalidated by insert, erase, clear and retain.
+  class ChangeTable {
+   public:
+    struct Entry {
+      Key key;
+      Change change;
+      uint64_t hash = 0;
+    };
+    static uint64_t hash(const KeyView& k);
+    // The entry of `k` (whose hash is `h`), or nullptr.
+    Entry* find(const KeyView& k, uint64_t h);
+    // Adds `k`, which must be absent, with a default Change.
+    Entry& insert(const KeyView& k, uint64_t h);
+    void erase(Entry& e);
+    void clear();
+    // Keeps the entries for which keep(entry&) returns true (it may modify them).
+    template <typename Keep>
+    void retain(Keep keep);
+    size_t size() const { return size_; }
+    Entry* begin() { return entries_.data(); }
+    Entry* end() { return entries_.data() + size_; }
+
+   private:
+    struct Slot {
+      uint32_t hash = 0;   // low bits of the entry's hash: home slot and a cheap filter
+      uint32_t entry = 0;  // index into entries_ plus one; 0 marks an empty slot
+    };
+    void grow();
+    void place(uint64_t h, size_t entry);
+    size_t slot_of(uint64_t h, size_t entry) const;
+
+    std::vector<Entry> entries_;  // [0, size_) live; the rest keep their buffers for reuse
+    size_t size_ = 0;
+    std::vector<Slot> slots_;  // a power of two in size, at most half full
+  };
+
   // Which keys the head covers: none, keys < bound_, keys <= bound_, or all keys.
   enum class Bound : uint8_t { kNone, kBefore, kThrough, kAll };
 
+  using HeadSet = std::set<Key, Less>;
+  // Head nodes kept for reuse after a pop or cancel, at most this many.
+  static constexpr size_t kSpareHeadNodes = 1024;
+
   bool in_range(const KeyView& k) const;
-  bool exists(const KeyView& k);
-  void record(const KeyView& k, bool put);
+  void record(const KeyView& k, uint64_t h, ChangeTable::Entry* e, bool put);
+  // Inserts k unless present; `hint` is where it goes (any position is correct, a right one is
+  // cheaper).
+  void head_insert(HeadSet::const_iterator hint, const KeyView& k);
+  void recycle(HeadSet::node_type&& node);
   void trim_head();
   Status refill();
   Status ensure_head();
@@ -130,10 +192,12 @@ class TimerQueue {
   Store& store_;
   PartitionId partition_;
   size_t head_capacity_;
-  std::set<Key, Less> head_;
+  HeadSet head_;
+  std::vector<HeadSet::node_type> spare_nodes_;
   Bound bound_kind_ = Bound::kNone;
   Key bound_{};
-  std::map<Key, Change, Less> changes_;  // uncommitted puts/deletes relative to the store
+  ChangeTable changes_;  // uncommitted puts/deletes relative to the store
+  std::vector<const ChangeTable::Entry*> flush_order_;  // scratch of flush_to
   uint64_t version_ = 0;
   uint64_t flushed_version_ = 0;
   bool flushed_ = false;

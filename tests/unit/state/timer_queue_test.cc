@@ -110,7 +110,7 @@ TEST_F(TimerQueueTest, PopsOnlyDueTimersInOrder) {
   EXPECT_TRUE(pop_all(*q, EventTime(29)).empty());
 }
 
-TEST_F(TimerQueueTest, DuplicateScheduleAndAbsentCancelAreNoOps) {
+TEST_F(TimerQueueTest, DuplicateScheduleAndAbsentCancelInsideTheHeadAreNoOps) {
   auto q = open_queue(PartitionId(0), 2);
   q->schedule("a", 1, EventTime(10));
   q->schedule("a", 1, EventTime(10));
@@ -119,14 +119,102 @@ TEST_F(TimerQueueTest, DuplicateScheduleAndAbsentCancelAreNoOps) {
   q->cancel("zzz", 1, EventTime(999));
   EXPECT_EQ(q->pending(), 1);
   commit(*q);
-  // Beyond the head (capacity 2) a duplicate of a committed timer is found in the store.
-  q->schedule("x", 1, EventTime(1));
-  q->schedule("y", 1, EventTime(2));
+  // Still inside the head after the commit (its range is every key while the store holds less
+  // than its capacity).
   q->schedule("a", 1, EventTime(10));
-  EXPECT_EQ(q->pending(), 3);
+  q->cancel("b", 1, EventTime(5));
+  EXPECT_EQ(q->pending(), 1);
+  EXPECT_EQ(pop_all(*q, EventTime::max()), (std::vector<std::string>{"10:a:1"}));
+}
+
+TEST_F(TimerQueueTest, BeyondTheHeadARepeatOfAnUncommittedChangeIsANoOp) {
+  auto q = open_queue(PartitionId(0), 2);
+  q->schedule("a", 1, EventTime(10));
+  commit(*q);
+  q->schedule("x", 1, EventTime(1));
+  q->schedule("y", 1, EventTime(2));  // the head (capacity 2) now ends before a@10
+  ASSERT_EQ(q->head_size(), 2u);
   q->cancel("a", 1, EventTime(10));
-  EXPECT_EQ(q->pending(), 2);
-  EXPECT_EQ(pop_all(*q, EventTime::max()), (std::vector<std::string>{"1:x:1", "2:y:1"}));
+  q->cancel("a", 1, EventTime(10));   // cancelled since the last commit: known without the store
+  q->schedule("z", 1, EventTime(50));
+  q->schedule("z", 1, EventTime(50));  // scheduled since the last commit
+  EXPECT_EQ(q->pending(), 3);
+  commit(*q);
+  EXPECT_EQ(pop_all(*q, EventTime::max()), (std::vector<std::string>{"1:x:1", "2:y:1", "50:z:1"}));
+  EXPECT_EQ(q->pending(), 0);
+}
+
+TEST_F(TimerQueueTest, BeyondTheHeadScheduleAndCancelTrustTheCallerNotTheStore) {
+  // The store is changed behind the queue's back: a timer the queue counts as pending is deleted,
+  // one it does not know is written. Beyond the head, schedule and cancel follow the caller (who
+  // says the first is pending and the second is not) and never look the keys up in the store.
+  const PartitionId p(3);
+  auto q = open_queue(p, 1);
+  q->schedule("near", 1, EventTime(1));
+  q->schedule("gone", 1, EventTime(100));
+  commit(*q);
+  ASSERT_EQ(q->head_size(), 1u);  // only near@1: gone@100 and later keys are beyond the head
+  {
+    CommitBatch behind(*store_);
+    behind.delete_timer(p, EventTime(100), "gone", 1);
+    behind.put_timer(p, EventTime(200), "ghost", 1);
+    ASSERT_TRUE(store_->commit(behind).is_ok());
+  }
+  q->cancel("gone", 1, EventTime(100));
+  EXPECT_EQ(q->pending(), 1) << "the cancel counted although the store no longer held the timer";
+  q->schedule("ghost", 1, EventTime(200));
+  EXPECT_EQ(q->pending(), 2) << "the schedule counted although the store already held the timer";
+  EXPECT_EQ(q->uncommitted_changes(), 2u);
+}
+
+TEST_F(TimerQueueTest, CountsStayExactBeyondATinyHeadAcrossCommitsAndReopen) {
+  // Head capacity 1: nearly every schedule and cancel lands beyond the head and is counted on the
+  // caller's word alone.
+  const PartitionId p(4);
+  const uint64_t kReminder = (uint64_t{2} << 62) | 7;
+  auto q = open_queue(p, 1);
+  for (int i = 0; i < 50; ++i) q->schedule("c" + std::to_string(i), kReminder, EventTime(1000 + i));
+  q->schedule("first", 1, EventTime(1));
+  commit(*q);
+  EXPECT_EQ(q->pending(), 51);
+  for (int i = 0; i < 50; i += 2) q->cancel("c" + std::to_string(i), kReminder, EventTime(1000 + i));
+  for (int i = 0; i < 10; ++i) q->schedule("d" + std::to_string(i), kReminder, EventTime(5000 + i));
+  EXPECT_EQ(q->pending(), 36);
+  EXPECT_EQ(q->pending_in_class(2), 35);
+  EXPECT_EQ(q->pending_in_class(0), 1);
+  commit(*q);
+  auto reopened = open_queue(p, 1);
+  EXPECT_EQ(reopened->pending(), 36);
+  EXPECT_EQ(reopened->pending_in_class(2), 35);
+  std::vector<std::string> fired = pop_all(*reopened, EventTime::max());
+  ASSERT_EQ(fired.size(), 36u);
+  EXPECT_EQ(fired.front(), "1:first:1");
+  EXPECT_EQ(fired[1], "1001:c1:" + std::to_string(kReminder));
+  EXPECT_EQ(fired.back(), "5009:d9:" + std::to_string(kReminder));
+  EXPECT_EQ(reopened->pending(), 0);
+  EXPECT_EQ(reopened->pending_in_class(2), 0);
+}
+
+TEST_F(TimerQueueTest, ManyChangesNetAndCommitExactly) {
+  // Enough keys to grow the change table several times, then half of them netted away (removed
+  // from the table) before the commit, and the rest cancelled after it.
+  const PartitionId p(6);
+  auto q = open_queue(p, 8);
+  auto customer = [](int i) { return "customer-" + std::to_string(i * 7919 % 1000); };
+  for (int i = 0; i < 1000; ++i) q->schedule(customer(i), static_cast<uint64_t>(i % 3), EventTime(100 + i % 50));
+  EXPECT_EQ(q->pending(), 1000);
+  for (int i = 0; i < 1000; i += 2) q->cancel(customer(i), static_cast<uint64_t>(i % 3), EventTime(100 + i % 50));
+  EXPECT_EQ(q->pending(), 500);
+  EXPECT_EQ(q->uncommitted_changes(), 500u) << "a cancelled uncommitted schedule leaves nothing to write";
+  commit(*q);
+  EXPECT_EQ(q->uncommitted_changes(), 0u);
+  for (int i = 1; i < 1000; i += 2) q->cancel(customer(i), static_cast<uint64_t>(i % 3), EventTime(100 + i % 50));
+  EXPECT_EQ(q->pending(), 0);
+  EXPECT_EQ(q->uncommitted_changes(), 500u);
+  commit(*q);
+  auto reopened = open_queue(p, 8);
+  EXPECT_EQ(reopened->pending(), 0);
+  EXPECT_FALSE(reopened->next_due().has_value());
 }
 
 TEST_F(TimerQueueTest, CommittedTimersSurviveReopenAndUncommittedOnesDoNot) {
@@ -223,8 +311,17 @@ TEST_P(TimerQueueModelTest, MatchesOrderedSetModelAcrossCommitsAndReopens) {
   auto random_key = [&]() {
     return model_key(customers[rng() % customers.size()], rng() % 4, rand_int(-20, 100));
   };
+  // The caller's contract: schedule only what is not pending, cancel only what is, except inside
+  // the head, where the queue must ignore such calls itself. After next_due() the head is either
+  // every key or non-empty starting at the earliest pending timer, so that timer and every key
+  // below it are inside the head.
+  auto inside_head = [&](const ModelKey& k) {
+    (void)q->next_due();
+    return model.empty() || k <= *model.begin();
+  };
   auto do_schedule = [&]() {
     ModelKey k = random_key();
+    if (model.count(k) && !inside_head(k)) return;
     q->schedule(std::get<2>(k), std::get<3>(k), EventTime(std::get<0>(k)));
     model.insert(k);
   };
@@ -235,6 +332,7 @@ TEST_P(TimerQueueModelTest, MatchesOrderedSetModelAcrossCommitsAndReopens) {
       std::advance(it, rng() % model.size());
       k = *it;
     }
+    if (!model.count(k) && !inside_head(k)) return;
     q->cancel(std::get<2>(k), std::get<3>(k), EventTime(std::get<0>(k)));
     model.erase(k);
   };
