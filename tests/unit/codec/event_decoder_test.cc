@@ -440,6 +440,17 @@ TEST(EventDecoder, RejectsFlatBufferStringsThatAreNotUtf8) {
   spec = testing::cart_event();
   spec.customer_id = "caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x92\x84";  // é, €, 💄
   EXPECT_EQ(reject_reason_fb(spec), std::nullopt);
+  // Long ASCII runs (checked eight bytes at a time) before, between and after the bad or good
+  // bytes.
+  spec = testing::cart_event();
+  spec.customer_id = std::string("customer-0000000001-") + "\xed\xa0\x80";  // a UTF-16 surrogate
+  EXPECT_EQ(reject_reason_fb(spec), DecodeError::kInvalidField);
+  spec = testing::cart_event();
+  spec.customer_id = std::string("customer-00000000") + "\xe2\x82" + "01234567";  // truncated sequence
+  EXPECT_EQ(reject_reason_fb(spec), DecodeError::kInvalidField);
+  spec = testing::cart_event();
+  spec.customer_id = "customer-00000000\xc3\xa9-0123456789abcdef\xf0\x9f\x92\x84-tail";
+  EXPECT_EQ(reject_reason_fb(spec), std::nullopt);
 }
 
 }  // namespace
