@@ -1,5 +1,6 @@
 #include "journey/customer_state.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -45,131 +46,240 @@ namespace {
 constexpr uint64_t kMaxDecodedElements = 4096;
 constexpr uint64_t kMaxDecodedString = 1 << 16;
 
+// The longest varint (a full uint64_t).
+constexpr size_t kMaxVarintBytes = 10;
+
+static_assert(std::endian::native == std::endian::little || std::endian::native == std::endian::big,
+              "the codec's 8-byte loads and stores assume a little- or big-endian host");
+
+// 8 bytes in the format's little-endian order, whatever the host's order. Unaligned.
+inline void store_le64(char* p, uint64_t v) {
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  std::memcpy(p, &v, 8);
+}
+inline uint64_t load_le64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+
+// Bits i*7..i*7+6 of `v` into byte i (i < 8), and back: one 8-byte store or load then encodes or
+// decodes a varint of up to 8 bytes (values below 2^56: every count and time the engine writes)
+// without a branch per byte.
+inline uint64_t spread7(uint64_t v) {
+  return (v & 0x7fULL) | ((v << 1) & 0x7f00ULL) | ((v << 2) & 0x7f0000ULL) | ((v << 3) & 0x7f000000ULL) |
+         ((v << 4) & 0x7f00000000ULL) | ((v << 5) & 0x7f0000000000ULL) | ((v << 6) & 0x7f000000000000ULL) |
+         ((v << 7) & 0x7f00000000000000ULL);
+}
+inline uint64_t gather7(uint64_t x) {
+  return (x & 0x7fULL) | ((x >> 1) & (0x7fULL << 7)) | ((x >> 2) & (0x7fULL << 14)) | ((x >> 3) & (0x7fULL << 21)) |
+         ((x >> 4) & (0x7fULL << 28)) | ((x >> 5) & (0x7fULL << 35)) | ((x >> 6) & (0x7fULL << 42)) |
+         ((x >> 7) & (0x7fULL << 49));
+}
+constexpr uint64_t kContinuationBits = 0x8080808080808080ULL;
+
+// The varint of `v` >= 0x80 (2..10 bytes) at `p`, which has room for kMaxVarintBytes; returns the
+// end. Out of line and free of the Writer's state, so the callers' inline single-byte path stays
+// small and their cursor stays in a register.
+[[gnu::noinline]] char* put_varint_multibyte(char* p, uint64_t v) {
+  if (v < (uint64_t{1} << 56)) [[likely]] {
+    auto n = static_cast<unsigned>(std::bit_width(v) + 6) / 7;
+    // The continuation bit on all bytes but the last.
+    store_le64(p, spread7(v) | (kContinuationBits & ((uint64_t{1} << (8 * (n - 1))) - 1)));
+    return p + n;
+  }
+  // 9 or 10 bytes (hash ids, extreme times): 8 full groups, then the top 8 bits.
+  store_le64(p, spread7(v) | kContinuationBits);
+  p += 8;
+  v >>= 56;
+  if (v < 0x80) {
+    *p++ = static_cast<char>(v);
+  } else {
+    *p++ = static_cast<char>(v | 0x80);
+    *p++ = static_cast<char>(v >> 7);
+  }
+  return p;
+}
+
+struct VarintRead {
+  uint64_t value;
+  size_t length;  // bytes taken; 0 = a 10th byte above 1 (the value would overflow 64 bits)
+};
+
+// The varint at `p` whose first byte has its continuation bit set; at least kMaxVarintBytes are
+// readable. Same acceptance as the byte-by-byte loop of Reader::u64_checked.
+[[gnu::noinline]] VarintRead get_varint_multibyte(const char* p) {
+  uint64_t x = load_le64(p);
+  uint64_t stops = ~x & kContinuationBits;
+  if (stops != 0) [[likely]] {
+    // 2..8 bytes: keep the bytes through the first one without a continuation bit.
+    auto bits = static_cast<unsigned>(std::countr_zero(stops)) + 1;  // 8 * length
+    if (bits < 64) x &= (uint64_t{1} << bits) - 1;
+    return {gather7(x), bits / 8};
+  }
+  uint64_t v = gather7(x);
+  auto b = static_cast<uint8_t>(p[8]);
+  v |= static_cast<uint64_t>(b & 0x7f) << 56;
+  if ((b & 0x80) == 0) return {v, 9};
+  b = static_cast<uint8_t>(p[9]);
+  if (b > 1) return {0, 0};
+  return {v | static_cast<uint64_t>(b) << 63, 10};
+}
+
+inline uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+inline int64_t unzigzag(uint64_t z) { return static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1); }
+
 // Writer and Reader share one field list (visit_state below), so encode and decode cannot drift.
+// Their per-field methods are forced inline so that, across the whole visit, the cursor stays in a
+// register and each field costs one bounds check; the rare paths (growing, long varints, the end
+// of the input, failures) are out of line to keep the inlined code small.
+
+// Writes through a raw cursor into `out`, which it sizes ahead of the cursor (zero-filled by
+// std::string::resize) and trims in finish(). Each field checks once that its largest encoding
+// fits; growing doubles the buffer, so a state costs O(1) reallocations.
 class Writer {
  public:
-  explicit Writer(std::string& out) : out_(out) {}
-  bool ok() const { return true; }
+  explicit Writer(std::string& out) : out_(out) {
+    out_.clear();
+    out_.resize(std::clamp<size_t>(out_.capacity(), kInitialBytes, kMaxInitialBytes));
+    p_ = out_.data();
+    end_ = p_ + out_.size();
+  }
+  // Trims `out` to what was written. The Writer must not be used afterwards.
+  void finish() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
 
-  void u64(uint64_t v) {
-    while (v >= 0x80) {
-      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
-      v >>= 7;
+  [[gnu::always_inline]] void byte(uint8_t b) {
+    reserve(1);
+    *p_++ = static_cast<char>(b);
+  }
+  // A varint: one capacity check; a single byte inline, longer ones out of line.
+  [[gnu::always_inline]] void u64(uint64_t v) {
+    reserve(kMaxVarintBytes);
+    if (v < 0x80) {
+      *p_++ = static_cast<char>(v);
+    } else {
+      p_ = put_varint_multibyte(p_, v);
     }
-    out_.push_back(static_cast<char>(v));
   }
-  void field(uint64_t& v) { u64(v); }
-  void field(uint32_t& v) { u64(v); }
-  void field(int64_t& v) { u64((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
-  void field(int32_t& v) {
-    int64_t w = v;
-    field(w);
+  [[gnu::always_inline]] void field(const uint64_t& v) { u64(v); }
+  [[gnu::always_inline]] void field(const uint32_t& v) { u64(v); }
+  [[gnu::always_inline]] void field(const int64_t& v) { u64(zigzag(v)); }
+  [[gnu::always_inline]] void field(const int32_t& v) { u64(zigzag(v)); }
+  [[gnu::always_inline]] void field(const bool& v) { byte(v ? 1 : 0); }
+  [[gnu::always_inline]] void field(const double& v) {
+    reserve(8);
+    store_le64(p_, std::bit_cast<uint64_t>(v));
+    p_ += 8;
   }
-  void field(bool& v) { out_.push_back(v ? 1 : 0); }
-  void field(double& v) {
-    uint64_t bits = std::bit_cast<uint64_t>(v);
-    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
-  }
-  void field(std::string& v) {
+  [[gnu::always_inline]] void field(const std::string& v) {
     u64(v.size());
-    out_.append(v);
+    reserve(v.size());
+    std::memcpy(p_, v.data(), v.size());
+    p_ += v.size();
   }
-  void field(EventTime& v) {
-    int64_t ms = v.ms();
-    field(ms);
-  }
+  [[gnu::always_inline]] void field(const EventTime& v) { u64(zigzag(v.ms())); }
   template <typename E>
     requires std::is_enum_v<E>
-  void enumeration(E& v, int /*count*/) {
+  [[gnu::always_inline]] void enumeration(const E& v, int /*count*/) {
     u64(static_cast<uint64_t>(v));
   }
   template <typename T, typename F>
-  void vec(std::vector<T>& v, F&& each) {
+  void vec(const std::vector<T>& v, F&& each) {
     u64(v.size());
-    for (auto& e : v) each(e);
+    for (const auto& e : v) each(e);
   }
 
  private:
+  // Enough for a typical state (~0.5 KB) without growing; capped so a string that once held a
+  // large state does not make every later encode clear its whole capacity.
+  static constexpr size_t kInitialBytes = 1024;
+  static constexpr size_t kMaxInitialBytes = 4096;
+
+  [[gnu::always_inline]] void reserve(size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n) [[unlikely]] grow(n);
+  }
+  [[gnu::noinline]] void grow(size_t n) {
+    auto used = static_cast<size_t>(p_ - out_.data());
+    out_.resize(std::max(out_.size() * 2, used + n));
+    p_ = out_.data() + used;
+    end_ = out_.data() + out_.size();
+  }
+
   std::string& out_;
+  char* p_ = nullptr;
+  char* end_ = nullptr;
 };
 
+// Reads from a cursor; every read checks the remaining input once. The first failure is recorded
+// (with its byte offset) and moves the cursor to the end, so every later read fails at once and
+// returns zero without touching the input: a caller may keep visiting fields and check ok() at the
+// end, or stop early.
 class Reader {
  public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool ok() const { return error_.empty(); }
-  const std::string& error() const { return error_; }
-  bool at_end() const { return pos_ == in_.size(); }
-  size_t remaining() const { return in_.size() - pos_; }
+  explicit Reader(std::string_view in) : begin_(in.data()), p_(in.data()), end_(in.data() + in.size()) {}
+  bool ok() const { return error_ == nullptr; }
+  std::string error() const {
+    return ok() ? std::string() : std::string(error_) + " at byte " + std::to_string(error_pos_);
+  }
+  bool at_end() const { return p_ == end_; }
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
 
   void fail(const char* what) {
-    if (error_.empty()) error_ = std::string(what) + " at byte " + std::to_string(pos_);
+    if (error_ == nullptr) {
+      error_ = what;
+      error_pos_ = static_cast<size_t>(p_ - begin_);
+    }
+    p_ = end_;
   }
 
-  uint64_t u64() {
-    if (!ok()) return 0;
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) {
-        fail("truncated varint");
-        return 0;
-      }
-      auto b = static_cast<uint8_t>(in_[pos_++]);
-      if (shift == 63 && b > 1) {
-        fail("varint overflow");
-        return 0;
-      }
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return v;
+  // A varint: one bounds check while at least kMaxVarintBytes remain, then a single byte inline or
+  // the longer ones out of line; byte by byte (checking each) near the end of the input.
+  [[gnu::always_inline]] uint64_t u64() {
+    if (remaining() < kMaxVarintBytes) [[unlikely]] return u64_checked();
+    auto b = static_cast<uint8_t>(*p_);
+    if (b < 0x80) {
+      ++p_;
+      return b;
     }
-    fail("varint too long");
-    return 0;
+    VarintRead r = get_varint_multibyte(p_);
+    if (r.length == 0) [[unlikely]] return overflow();
+    p_ += r.length;
+    return r.value;
   }
-  void field(uint64_t& v) { v = u64(); }
-  void field(uint32_t& v) {
+  [[gnu::always_inline]] void field(uint64_t& v) { v = u64(); }
+  [[gnu::always_inline]] void field(uint32_t& v) {
     uint64_t w = u64();
     if (w > UINT32_MAX) fail("u32 out of range");
     v = static_cast<uint32_t>(w);
   }
-  void field(int64_t& v) {
-    uint64_t z = u64();
-    v = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
-  }
-  void field(int32_t& v) {
-    int64_t w = 0;
-    field(w);
+  [[gnu::always_inline]] void field(int64_t& v) { v = unzigzag(u64()); }
+  [[gnu::always_inline]] void field(int32_t& v) {
+    int64_t w = unzigzag(u64());
     if (w < INT32_MIN || w > INT32_MAX) fail("i32 out of range");
     v = static_cast<int32_t>(w);
   }
-  void field(bool& v) {
-    if (!ok()) return;
-    if (pos_ >= in_.size()) return fail("truncated bool");
-    auto b = static_cast<uint8_t>(in_[pos_++]);
+  [[gnu::always_inline]] void field(bool& v) {
+    if (p_ == end_) return fail("truncated bool");
+    auto b = static_cast<uint8_t>(*p_++);
     if (b > 1) return fail("bad bool");
     v = b == 1;
   }
-  void field(double& v) {
-    if (!ok()) return;
+  [[gnu::always_inline]] void field(double& v) {
     if (remaining() < 8) return fail("truncated double");
-    uint64_t bits = 0;
-    for (int i = 0; i < 8; ++i) bits |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
-    pos_ += 8;
-    v = std::bit_cast<double>(bits);
+    v = std::bit_cast<double>(load_le64(p_));
+    p_ += 8;
   }
-  void field(std::string& v) {
+  [[gnu::always_inline]] void field(std::string& v) {
     uint64_t n = u64();
-    if (!ok()) return;
     if (n > remaining() || n > kMaxDecodedString) return fail("bad string length");
-    v.assign(in_.data() + pos_, n);
-    pos_ += n;
+    v.assign(p_, n);
+    p_ += n;
   }
-  void field(EventTime& v) {
-    int64_t ms = 0;
-    field(ms);
-    v = EventTime(ms);
-  }
+  [[gnu::always_inline]] void field(EventTime& v) { v = EventTime(unzigzag(u64())); }
   template <typename E>
     requires std::is_enum_v<E>
-  void enumeration(E& v, int count) {
+  [[gnu::always_inline]] void enumeration(E& v, int count) {
     uint64_t w = u64();
     if (w >= static_cast<uint64_t>(count)) return fail("enum out of range");
     v = static_cast<E>(w);
@@ -189,13 +299,43 @@ class Reader {
   }
 
  private:
-  std::string_view in_;
-  size_t pos_ = 0;
-  std::string error_;
+  [[gnu::noinline]] uint64_t overflow() {
+    p_ += kMaxVarintBytes;
+    fail("varint overflow");
+    return 0;
+  }
+
+  // Byte by byte with a bounds check each: the last bytes of the input.
+  [[gnu::noinline]] uint64_t u64_checked() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ == end_) {
+        fail("truncated varint");
+        return 0;
+      }
+      auto b = static_cast<uint8_t>(*p_++);
+      if (shift == 63 && b > 1) {
+        fail("varint overflow");
+        return 0;
+      }
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    fail("varint too long");
+    return 0;
+  }
+
+  const char* begin_;
+  const char* p_;
+  const char* end_;
+  const char* error_ = nullptr;  // static text of the first failure
+  size_t error_pos_ = 0;
 };
 
-template <typename IO>
-void visit_state(IO& io, CustomerState& s) {
+// The one field list of the format, in encoding order. `S` is `const CustomerState` for the Writer
+// and `CustomerState` for the Reader.
+template <typename IO, typename S>
+void visit_state(IO& io, S& s) {
   io.field(s.profile.timezone);
   io.field(s.profile.locale);
   io.field(s.profile.email_known);
@@ -214,7 +354,7 @@ void visit_state(IO& io, CustomerState& s) {
   io.field(s.orders.last_order);
   io.field(s.orders.last_order_id);
 
-  io.vec(s.cart.items, [&](CartLine& l) {
+  io.vec(s.cart.items, [&](auto& l) {
     io.field(l.sku);
     io.field(l.quantity);
     io.field(l.unit_price);
@@ -232,7 +372,7 @@ void visit_state(IO& io, CustomerState& s) {
     io.field(f.instance);
     io.field(f.completed);
   }
-  io.vec(s.replenishment, [&](ReplenishmentItem& r) {
+  io.vec(s.replenishment, [&](auto& r) {
     io.field(r.sku);
     io.field(r.category);
     io.field(r.last_order_id);
@@ -240,7 +380,7 @@ void visit_state(IO& io, CustomerState& s) {
     io.field(r.quantity);
     io.field(r.due);
   });
-  io.vec(s.shipments, [&](Shipment& sh) {
+  io.vec(s.shipments, [&](auto& sh) {
     io.field(sh.order_id);
     io.field(sh.carrier);
     io.field(sh.shipped);
@@ -250,8 +390,8 @@ void visit_state(IO& io, CustomerState& s) {
     io.field(sh.notified);
     io.field(sh.delivered);
   });
-  io.vec(s.recent_sends, [&](EventTime& t) { io.field(t); });
-  io.vec(s.progress, [&](JourneyProgress& p) {
+  io.vec(s.recent_sends, [&](auto& t) { io.field(t); });
+  io.vec(s.progress, [&](auto& p) {
     io.field(p.journey);
     io.field(p.key);
     io.field(p.instance);
@@ -261,7 +401,7 @@ void visit_state(IO& io, CustomerState& s) {
     io.field(p.active);
     io.field(p.completed_once);
   });
-  io.vec(s.pending, [&](PendingTimer& p) {
+  io.vec(s.pending, [&](auto& p) {
     io.field(p.id);
     io.field(p.due);
     io.field(p.original_due);
@@ -285,11 +425,10 @@ const char* consent_name(ConsentState c) {
 }  // namespace
 
 void CustomerStateCodec::encode(const CustomerState& state, std::string& out) {
-  out.clear();
-  out.push_back(static_cast<char>(kVersion));
   Writer w(out);
-  // visit_state takes a mutable reference so one function serves both directions; Writer only reads.
-  visit_state(w, const_cast<CustomerState&>(state));
+  w.byte(kVersion);
+  visit_state(w, state);
+  w.finish();
 }
 
 Status CustomerStateCodec::decode(std::string_view bytes, CustomerState& out) {

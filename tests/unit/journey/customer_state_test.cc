@@ -1,4 +1,7 @@
 #include <random>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +52,241 @@ TEST(CustomerStateCodec, RoundTrip) {
   EXPECT_LT(bytes.size(), 100u) << "an empty state is small";
   ASSERT_TRUE(CustomerStateCodec::decode(bytes, decoded).is_ok());
   EXPECT_EQ(decoded, empty);
+}
+
+// A hand-built state with every field set to a distinctive value: multi-byte and maximal
+// varints, negative zig-zag values, every enum, non-trivial doubles, empty and long strings.
+CustomerState golden_state() {
+  CustomerState s;
+  s.profile.timezone = "America/Argentina/Buenos_Aires";
+  s.profile.locale = "es-AR";
+  s.profile.email_known = true;
+  s.profile.phone_known = false;
+  s.profile.push_token_known = true;
+  s.consent = {ConsentState::kGranted, ConsentState::kDenied, ConsentState::kUnknown,
+               ConsentState::kGranted, ConsentState::kDenied, ConsentState::kUnknown};
+  for (int i = 0; i < kChannelCount; ++i) {
+    auto& e = s.engagement[i];
+    e.delivered = 127u + static_cast<uint32_t>(i) * 1000u;  // 1- and 2-byte varints
+    e.opened = i == 0 ? UINT32_MAX : static_cast<uint32_t>(i);
+    e.clicked = static_cast<uint32_t>(1) << (7 * (i % 5));
+    e.last = EventTime(1732276800000 - i * 86400000LL);
+  }
+  s.orders.order_count = 42;
+  s.orders.lifetime_value = 1234.5678;
+  s.orders.first_order = EventTime(-1);
+  s.orders.last_order = EventTime(INT64_MAX);
+  s.orders.last_order_id = "ord-\xc3\xa9t\xc3\xa9-0001";
+  s.cart.items = {CartLine{"LIP-01", 2, 19.5, "makeup"}, CartLine{"CREAM-1", -3, -0.0, ""},
+                  CartLine{std::string(200, 'x'), INT32_MIN, 1e300, "skincare"}};
+  s.cart.value = -7.25;
+  s.cart.currency = "EUR";
+  s.cart.last_update = EventTime(INT64_MIN);
+  s.cart.instance = 300;
+  s.cart.active = true;
+  s.signups[0] = SignupState{true, EventTime(1732276800000), 1, false};
+  s.signups[1] = SignupState{false, EventTime(0), 0, true};
+  s.signups[2] = SignupState{true, EventTime(-86400000), 16384, true};
+  s.replenishment = {ReplenishmentItem{"SKU-A", "haircare", "ord-7", EventTime(1700000000000), 3,
+                                       EventTime(1702592000000)},
+                     ReplenishmentItem{"", "", "", EventTime(0), INT32_MAX, EventTime(0)}};
+  s.shipments = {Shipment{"ord-7", "DHL", EventTime(1700000000000), EventTime(1700259200000),
+                          EventTime(1700345600000), "weather", true, false},
+                 Shipment{"ord-8", "UPS", EventTime(1), EventTime(2), EventTime(0), "delivery_overdue", false, true}};
+  s.recent_sends = {EventTime(1732276800000), EventTime(1732276860000), EventTime(-5)};
+  s.progress = {JourneyProgress{"cart_abandonment", "", 7, 2, EventTime(1732276800000), EventTime(1732270000000),
+                                true, false},
+                JourneyProgress{"signup_abandonment", "loyalty", UINT32_MAX, -1, EventTime(-2), EventTime(3),
+                                false, true}};
+  s.pending = {PendingTimer{0x0123456789abcdefULL, EventTime(1732280400000), EventTime(1732280000000),
+                            "cart_abandonment", Trigger::kCartAbandonment, "", 7, 2},
+               PendingTimer{1, EventTime(2), EventTime(3), "signup_abandonment", Trigger::kSignupAbandonment,
+                            "loyalty", 1, 0},
+               PendingTimer{UINT64_MAX, EventTime(INT64_MAX), EventTime(INT64_MIN), "replenishment",
+                            Trigger::kReplenishment, "SKU-A", 0, INT32_MAX},
+               PendingTimer{128, EventTime(-128), EventTime(127), "shipping_delay", Trigger::kShippingDelay, "ord-7",
+                            16383, INT32_MIN}};
+  return s;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (char c : bytes) {
+    auto b = static_cast<uint8_t>(c);
+    hex.push_back(kDigits[b >> 4]);
+    hex.push_back(kDigits[b & 0xf]);
+  }
+  return hex;
+}
+
+std::string from_hex(std::string_view hex) {
+  std::string bytes;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return bytes;
+}
+
+// The exact version-1 encoding of golden_state(). States already in RocksDB are stored in this
+// form: the codec must keep producing and accepting exactly these bytes (a format change needs a
+// new version byte).
+constexpr std::string_view kGoldenStateHex =
+    "011e416d65726963612f417267656e74696e612f4275656e6f735f41697265730565732d41520100010102000102007f"
+    "ffffffff0f0180a8f2bbea64e70801800180b8bfe9e964cf100280800180c88c97e964b718038080800180d8d9c4e864"
+    "9f2004808080800180e8a6f2e7648728050180f8f39fe76454adfa5c6d454a934001feffffffffffffffff010e6f7264"
+    "2dc3a974c3a92d3030303103064c49502d3031040000000000803340066d616b65757007435245414d2d310500000000"
+    "0000008000c8017878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+    "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+    "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+    "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+    "787878787878787878787878787878ffffffff0f9c7500883ce4377e08736b696e636172650000000000001dc0034555"
+    "52ffffffffffffffffff01ac02010180a8f2bbea6401000000000101ffefb252808001010205534b552d410868616972"
+    "63617265056f72642d3780a0abfef9620680c0a1a68d6300000000feffffff0f0002056f72642d370344484c80a0abfe"
+    "f96280f0c3f5fb6280e0f6c7fc6207776561746865720100056f72642d38035550530204001064656c69766572795f6f"
+    "76657264756500010380a8f2bbea64c0d1f9bbea64090210636172745f6162616e646f6e6d656e7400070480a8f2bbea"
+    "64809eb4b5ea640100127369676e75705f6162616e646f6e6d656e74076c6f79616c7479ffffffff0f010306000104ef"
+    "9bafcdf8acd1910180e2a9bfea6480f8f8beea6410636172745f6162616e646f6e6d656e740000070401040612736967"
+    "6e75705f6162616e646f6e6d656e7401076c6f79616c74790100ffffffffffffffffff01feffffffffffffffff01ffff"
+    "ffffffffffffff010d7265706c656e6973686d656e740205534b552d4100feffffff0f8001ff01fe010e736869707069"
+    "6e675f64656c617903056f72642d37ff7fffffffff0f";
+
+TEST(CustomerStateCodec, EncodingMatchesGoldenBytes) {
+  std::string bytes;
+  CustomerStateCodec::encode(golden_state(), bytes);
+  EXPECT_EQ(to_hex(bytes), kGoldenStateHex);
+}
+
+TEST(CustomerStateCodec, GoldenBytesDecodeToTheState) {
+  CustomerState decoded;
+  Status st = CustomerStateCodec::decode(from_hex(kGoldenStateHex), decoded);
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  EXPECT_EQ(decoded, golden_state());
+}
+
+TEST(CustomerStateCodec, EncodeReplacesPreviousOutput) {
+  std::string bytes(1000, 'z');
+  CustomerStateCodec::encode(golden_state(), bytes);
+  EXPECT_EQ(to_hex(bytes), kGoldenStateHex);
+  CustomerState empty;
+  std::string small;
+  CustomerStateCodec::encode(empty, small);
+  CustomerStateCodec::encode(empty, bytes);
+  EXPECT_EQ(bytes, small);
+}
+
+TEST(CustomerStateCodec, DecodeOverwritesEveryField) {
+  // Decoding into a state that already holds data (the cache reuses states) gives exactly the
+  // stored state: no element or character of the previous contents survives.
+  CustomerState out = golden_state();
+  out.cart.items.resize(50);
+  out.profile.timezone.assign(500, 'q');
+  CustomerState small;
+  small.profile.timezone = "UTC";
+  small.recent_sends = {EventTime(9)};
+  std::string bytes;
+  CustomerStateCodec::encode(small, bytes);
+  ASSERT_TRUE(CustomerStateCodec::decode(bytes, out).is_ok());
+  EXPECT_EQ(out, small);
+  CustomerStateCodec::encode(golden_state(), bytes);
+  ASSERT_TRUE(CustomerStateCodec::decode(bytes, out).is_ok());
+  EXPECT_EQ(out, golden_state());
+}
+
+TEST(CustomerStateCodec, GoldenTruncationRejected) {
+  const std::string bytes = from_hex(kGoldenStateHex);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    CustomerState out;
+    Status st = CustomerStateCodec::decode(std::string_view(bytes).substr(0, n), out);
+    ASSERT_FALSE(st.is_ok()) << "prefix of " << n << " bytes accepted";
+    EXPECT_EQ(st.code(), Status::Code::kCorruption);
+  }
+}
+
+size_t varint_length(uint64_t v) {
+  size_t n = 1;
+  for (; v >= 0x80; v >>= 7) ++n;
+  return n;
+}
+
+// Values on both sides of every varint length boundary (1..10 bytes).
+std::vector<uint64_t> varint_boundaries() {
+  std::vector<uint64_t> values = {0, UINT64_MAX, UINT64_MAX - 1};
+  for (int bits = 1; bits < 64; ++bits) {
+    values.push_back((uint64_t{1} << bits) - 1);
+    values.push_back(uint64_t{1} << bits);
+  }
+  return values;
+}
+
+TEST(CustomerStateCodec, VarintOfEveryLengthRoundTrips) {
+  CustomerState base;
+  base.pending.push_back(PendingTimer{0, EventTime(0), EventTime(0), "j", Trigger::kReplenishment, "k", 0, 0});
+  base.recent_sends = {EventTime(0)};
+  std::string base_bytes;
+  CustomerStateCodec::encode(base, base_bytes);
+  for (uint64_t v : varint_boundaries()) {
+    SCOPED_TRACE(v);
+    CustomerState s = base;
+    s.pending[0].id = v;                                        // unsigned
+    s.recent_sends[0] = EventTime(static_cast<int64_t>(v));      // zig-zag, negative for v >= 2^63
+    s.engagement[2].opened = static_cast<uint32_t>(v);           // u32
+    s.pending[0].step = static_cast<int32_t>(static_cast<uint32_t>(v));  // i32, zig-zag
+    std::string bytes;
+    CustomerStateCodec::encode(s, bytes);
+    auto zz = [](int64_t x) { return (static_cast<uint64_t>(x) << 1) ^ static_cast<uint64_t>(x >> 63); };
+    size_t expected = base_bytes.size() + (varint_length(v) - 1) + (varint_length(zz(s.recent_sends[0].ms())) - 1) +
+                      (varint_length(s.engagement[2].opened) - 1) + (varint_length(zz(s.pending[0].step)) - 1);
+    EXPECT_EQ(bytes.size(), expected);
+    CustomerState decoded;
+    Status st = CustomerStateCodec::decode(bytes, decoded);
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    EXPECT_EQ(decoded, s);
+  }
+}
+
+TEST(CustomerStateCodec, VarintOverflowRejected) {
+  // The last (10th) byte of a varint may only carry bit 63.
+  CustomerState s;
+  s.pending.push_back(PendingTimer{UINT64_MAX, EventTime(0), EventTime(0), "j", Trigger::kReplenishment, "k", 0, 0});
+  std::string bytes;
+  CustomerStateCodec::encode(s, bytes);
+  const std::string max_varint = std::string(9, '\xff') + '\x01';
+  size_t at = bytes.find(max_varint);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 9] = '\x02';
+  CustomerState out;
+  Status st = CustomerStateCodec::decode(bytes, out);
+  EXPECT_EQ(st.code(), Status::Code::kCorruption);
+  EXPECT_NE(st.message().find("varint overflow"), std::string::npos) << st.to_string();
+  bytes[at + 9] = '\x81';  // an 11th byte is never read as part of the varint
+  EXPECT_EQ(CustomerStateCodec::decode(bytes, out).code(), Status::Code::kCorruption);
+}
+
+TEST(CustomerStateCodec, LargeStatesRoundTripWhateverTheOutputBuffer) {
+  // Encodings far above the writer's initial buffer, with strings and varints straddling every
+  // growth point, give the same bytes into a fresh string and into one that held a larger state.
+  std::string previous(200000, 'p');
+  for (size_t len : {0u, 1u, 15u, 16u, 127u, 128u, 1000u, 1023u, 1024u, 5000u, 16383u, 16384u, 60000u}) {
+    SCOPED_TRACE(len);
+    CustomerState s = golden_state();
+    s.profile.timezone.assign(len, 't');
+    for (size_t i = 0; i < CustomerState::kMaxCartLines; ++i) {
+      s.cart.items.push_back(CartLine{"sku-" + std::to_string(i) + std::string(len % 97, 's'), static_cast<int32_t>(i),
+                                      0.5 * static_cast<double>(i), std::string(i % 20, 'c')});
+    }
+    for (size_t i = 0; i < CustomerState::kMaxRecentSends; ++i) {
+      s.recent_sends.push_back(EventTime(1732276800000 + static_cast<int64_t>(i * len)));
+    }
+    std::string fresh;
+    CustomerStateCodec::encode(s, fresh);
+    CustomerStateCodec::encode(s, previous);
+    EXPECT_EQ(fresh, previous);
+    CustomerState decoded;
+    Status st = CustomerStateCodec::decode(fresh, decoded);
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    EXPECT_EQ(decoded, s);
+  }
 }
 
 TEST(CustomerStateCodec, NegativeAndExtremeValuesRoundTrip) {
