@@ -141,6 +141,7 @@ class Worker {
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
   WallTime last_commit_;
   uint64_t processed_ = 0;
+  size_t last_commit_bytes_ = 0;
   Stats stats_;
   mutable std::mutex published_mu_;
   std::vector<std::pair<PartitionId, EventTime>> published_frontiers_;

@@ -110,8 +110,8 @@ const char* cf_name(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
 
 // ---- CommitBatch ---------------------------------------------------------------------------
 
-CommitBatch::CommitBatch(Store& store)
-    : store_(&store), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+CommitBatch::CommitBatch(Store& store, size_t reserve_bytes)
+    : store_(&store), batch_(std::make_unique<rocksdb::WriteBatch>(reserve_bytes)) {}
 CommitBatch::~CommitBatch() = default;
 
 void CommitBatch::put_customer(PartitionId p, std::string_view customer, std::string_view value) {

@@ -51,7 +51,9 @@ class Store;
 // Must not outlive the Store it was made for.
 class CommitBatch {
  public:
-  explicit CommitBatch(Store& store);
+  // `reserve_bytes` pre-sizes the batch's buffer (e.g. the size of the previous commit), so a
+  // large commit does not grow it by repeated copies.
+  explicit CommitBatch(Store& store, size_t reserve_bytes = 0);
   ~CommitBatch();
   CommitBatch(const CommitBatch&) = delete;
   CommitBatch& operator=(const CommitBatch&) = delete;
