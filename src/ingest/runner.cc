@@ -14,6 +14,18 @@ struct Runner::WorkerSlot {
   std::thread thread;
   // Next offset per (topic, partition) as far as this worker knows (processed or end-of-partition).
   std::map<std::pair<std::string, int32_t>, int64_t> positions;
+  // The position last written by dispatch() (messages come in runs of one partition): saves a
+  // map lookup per message. Reset whenever positions lose an element.
+  std::map<std::pair<std::string, int32_t>, int64_t>::iterator last_position = positions.end();
+
+  void set_position(const char* topic, int32_t partition, int64_t next) {
+    if (last_position == positions.end() || last_position->first.second != partition ||
+        last_position->first.first != topic) {
+      last_position = positions.try_emplace({topic, partition}, next).first;
+    }
+    last_position->second = next;
+  }
+  void forget_last_position() { last_position = positions.end(); }
 };
 
 namespace {
@@ -152,6 +164,7 @@ void Runner::on_revoke(rd_kafka_topic_partition_list_t* parts) {
     for (int i = 0; i < parts->cnt; ++i) {
       slot->positions.erase({parts->elems[i].topic, parts->elems[i].partition});
     }
+    slot->forget_last_position();
   }
   for (int i = 0; i < parts->cnt; ++i) {
     rd_kafka_queue_t* partq = rd_kafka_queue_get_partition(consumer_.get(), parts->elems[i].topic,
@@ -212,7 +225,7 @@ Status Runner::dispatch(WorkerSlot& slot, const rd_kafka_message_t& msg) {
                             {static_cast<const uint8_t*>(msg.payload), msg.len},
                             format_of(topic)};
   Status status = slot.worker->process(in);
-  slot.positions[{topic, msg.partition}] = msg.offset + 1;
+  slot.set_position(topic, msg.partition, msg.offset + 1);
   return status;
 }
 
