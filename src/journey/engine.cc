@@ -1,6 +1,8 @@
 #include "journey/engine.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <mutex>
 
 #include <date/tz.h>
@@ -35,6 +37,73 @@ uint64_t engagement_score(const ChannelEngagement& e) {
   return 2 * static_cast<uint64_t>(e.clicked) + e.opened;
 }
 
+// The fields of HashBuilder (length-prefixed strings, integers as 8 little-endian bytes) in a
+// buffer on the stack: the same digest as HashBuilder::digest64, without allocating for the
+// short fields of timer ids. Longer input moves to the heap.
+class FieldHasher {
+ public:
+  FieldHasher() {}  // user-provided: FieldHasher() must not zero the buffer
+  FieldHasher& add(std::string_view field) {
+    add(static_cast<uint64_t>(field.size()));
+    append(field.data(), field.size());
+    return *this;
+  }
+  FieldHasher& add(uint64_t field) {
+    if constexpr (std::endian::native != std::endian::little) field = __builtin_bswap64(field);
+    char bytes[8];
+    std::memcpy(bytes, &field, 8);  // one 8-byte store: no byte stores read back as a word
+    append(bytes, 8);
+    return *this;
+  }
+  // stable_hash64 with seed 0 is XXH3_64bits, the digest of HashBuilder::digest64.
+  uint64_t digest64() const {
+    return stable_hash64(heap_.empty() ? std::string_view(inline_, size_) : std::string_view(heap_));
+  }
+
+ private:
+  void append(const char* p, size_t n) {
+    if (heap_.empty() && size_ + n <= sizeof(inline_)) {
+      std::memcpy(inline_ + size_, p, n);
+      size_ += n;
+      return;
+    }
+    if (heap_.empty()) heap_.assign(inline_, size_);
+    heap_.append(p, n);
+  }
+
+  char inline_[192];
+  size_t size_ = 0;
+  std::string heap_;
+};
+
+// Updates rewrite mostly unchanged strings (cart lines, timer names): compare before copying.
+void set_string(std::string& dst, std::string_view src) {
+  if (std::string_view(dst) != src) dst.assign(src);
+}
+
+// Inlined forms of CustomerState::find_pending / find_progress / find_replenishment (same
+// first-match semantics).
+PendingTimer* pending_with_id(CustomerState& s, uint64_t id) {
+  for (auto& p : s.pending) {
+    if (p.id == id) return &p;
+  }
+  return nullptr;
+}
+
+JourneyProgress* progress_of(CustomerState& s, std::string_view journey, std::string_view key) {
+  for (auto& p : s.progress) {
+    if (p.key == key && p.journey == journey) return &p;
+  }
+  return nullptr;
+}
+
+ReplenishmentItem* replenishment_of(CustomerState& s, std::string_view sku) {
+  for (auto& r : s.replenishment) {
+    if (r.sku == sku) return &r;
+  }
+  return nullptr;
+}
+
 // Netting keeps `scheduled` and `cancelled` free of pairs that cancel out within one call.
 void push_schedule(Outcome& out, TimerRef ref) {
   auto it = std::find(out.cancelled.begin(), out.cancelled.end(), ref);
@@ -54,20 +123,42 @@ void push_cancel(Outcome& out, TimerRef ref) {
   }
 }
 
-// Adds or replaces (same id) a pending timer.
-void schedule_timer(CustomerState& s, const PendingTimer& p, Outcome& out) {
-  if (PendingTimer* existing = s.find_pending(p.id)) {
-    if (existing->due == p.due) {
-      *existing = p;
-      out.state_changed = true;
-      return;
-    }
-    push_cancel(out, TimerRef{existing->id, existing->due});
-    *existing = p;
-  } else {
-    s.pending.push_back(p);
+// The fields of a PendingTimer, with views for its strings. The views must not point into
+// `s.pending` (scheduling may grow it).
+struct TimerSpec {
+  uint64_t id = 0;
+  EventTime due;
+  EventTime original_due;
+  std::string_view journey;
+  Trigger trigger = Trigger::kCartAbandonment;
+  std::string_view key;
+  uint32_t instance = 0;
+  int32_t step = 0;
+};
+
+TimerSpec spec_of(const PendingTimer& p) {
+  return TimerSpec{p.id, p.due, p.original_due, p.journey, p.trigger, p.key, p.instance, p.step};
+}
+
+// Adds or replaces (same id) a pending timer. Strings are assigned in place, so replacing a
+// timer reuses its storage.
+void schedule_timer(CustomerState& s, const TimerSpec& t, Outcome& out) {
+  PendingTimer* p = pending_with_id(s, t.id);
+  if (p == nullptr) {
+    p = &s.pending.emplace_back();
+    push_schedule(out, TimerRef{t.id, t.due});
+  } else if (p->due != t.due) {
+    push_cancel(out, TimerRef{p->id, p->due});
+    push_schedule(out, TimerRef{t.id, t.due});
   }
-  push_schedule(out, TimerRef{p.id, p.due});
+  p->id = t.id;
+  p->due = t.due;
+  p->original_due = t.original_due;
+  set_string(p->journey, t.journey);
+  p->trigger = t.trigger;
+  set_string(p->key, t.key);
+  p->instance = t.instance;
+  p->step = t.step;
   out.state_changed = true;
 }
 
@@ -176,7 +267,7 @@ int64_t FixedOffsetLocalTime::utc_offset_ms(std::string_view tz, EventTime /*at*
 
 uint64_t JourneyEngine::timer_id(std::string_view journey, Trigger trigger, std::string_view key, uint32_t instance) {
   static_assert(kTriggerCount <= 4, "the trigger must fit in the top two bits of a timer id");
-  const uint64_t hash = HashBuilder().add(journey).add(to_string(trigger)).add(key).add(uint64_t{instance}).digest64();
+  const uint64_t hash = FieldHasher().add(journey).add(to_string(trigger)).add(key).add(uint64_t{instance}).digest64();
   return (hash & (~uint64_t{0} >> 2)) | (static_cast<uint64_t>(trigger) << 62);
 }
 
@@ -215,6 +306,12 @@ JourneyEngine::JourneyEngine(const EngineConfig& config, const LocalTime& local_
   for (const auto& cap : config_.policies.frequency_caps) {
     max_cap_window_ms_ = std::max<int64_t>(max_cap_window_ms_, cap.window.count());
     max_cap_actions_ = std::max(max_cap_actions_, cap.max_actions);
+  }
+  static_assert(kEventTypeCount <= 32, "event types must fit the exit mask");
+  for (const JourneyConfig& j : config_.journeys) {
+    by_trigger_[static_cast<size_t>(j.trigger)].push_back(&j);
+    if (!j.enabled) continue;
+    for (EventType t : j.exit_on) exit_event_mask_ |= uint32_t{1} << static_cast<unsigned>(t);
   }
 }
 
@@ -284,8 +381,8 @@ void JourneyEngine::on_event(CustomerState& s, const Event& e, EventTime frontie
     }
     case EventType::kProfileUpdated: {
       auto& p = s.profile;
-      if (!e.timezone.empty()) p.timezone = e.timezone;
-      if (!e.locale.empty()) p.locale = e.locale;
+      if (!e.timezone.empty()) set_string(p.timezone, e.timezone);
+      if (!e.locale.empty()) set_string(p.locale, e.locale);
       if (e.email_known) p.email_known = *e.email_known;
       if (e.phone_known) p.phone_known = *e.phone_known;
       if (e.push_token_known) p.push_token_known = *e.push_token_known;
@@ -297,6 +394,7 @@ void JourneyEngine::on_event(CustomerState& s, const Event& e, EventTime frontie
       return;
   }
   // Configured exit conditions, after the event's own effects.
+  if ((exit_event_mask_ & (uint32_t{1} << static_cast<unsigned>(e.type))) == 0) return;
   for (const JourneyConfig& j : config_.journeys) {
     if (!j.enabled || std::find(j.exit_on.begin(), j.exit_on.end(), e.type) == j.exit_on.end()) continue;
     for (JourneyProgress& prog : s.progress) {
@@ -311,7 +409,7 @@ void JourneyEngine::on_event(CustomerState& s, const Event& e, EventTime frontie
 
 void JourneyEngine::on_timer(CustomerState& s, std::string_view customer, const TimerRef& timer, EventTime frontier,
                              Outcome& out) {
-  PendingTimer* found = s.find_pending(timer.id);
+  PendingTimer* found = pending_with_id(s, timer.id);
   if (found == nullptr || found->due != timer.due) return;  // stale: cancelled or rescheduled
   PendingTimer p = std::move(*found);
   s.pending.erase(s.pending.begin() + (found - s.pending.data()));
@@ -343,9 +441,8 @@ bool JourneyEngine::may_start(const JourneyProgress* prog, const JourneyConfig& 
   return true;
 }
 
-JourneyProgress& JourneyEngine::start_instance(CustomerState& s, const JourneyConfig& j, std::string_view key,
-                                               EventTime at) {
-  JourneyProgress* prog = s.find_progress(j.name, key);
+JourneyProgress& JourneyEngine::start_instance(CustomerState& s, JourneyProgress* prog, const JourneyConfig& j,
+                                               std::string_view key, EventTime at) {
   if (prog == nullptr) {
     s.progress.push_back(JourneyProgress{});
     prog = &s.progress.back();
@@ -367,7 +464,7 @@ void JourneyEngine::end_instance(CustomerState& s, const JourneyConfig& j, Journ
 }
 
 void JourneyEngine::defer(CustomerState& s, const PendingTimer& p, EventTime until, Outcome& out) {
-  PendingTimer next = p;
+  TimerSpec next = spec_of(p);
   next.due = until;
   schedule_timer(s, next, out);
   ++out.deferred;
@@ -380,16 +477,23 @@ void JourneyEngine::on_cart_updated(CustomerState& s, const Event& e, Outcome& o
   auto& cart = s.cart;
   // The event is the full cart: an older snapshot than the one applied must not revert it.
   if (e.timestamp < cart.last_update) return;
-  cart.items.clear();
+  // Lines are overwritten in place (a cart update usually changes one line of a few).
+  size_t lines = 0;
   cart.value = 0;
   for (const auto& item : e.items) {
     if (item.quantity <= 0) continue;
     cart.value += item.quantity * item.unit_price;
-    if (cart.items.size() < CustomerState::kMaxCartLines) {
-      cart.items.push_back(CartLine{std::string(item.sku), item.quantity, item.unit_price, std::string(item.category)});
+    if (lines < CustomerState::kMaxCartLines) {
+      if (lines == cart.items.size()) cart.items.emplace_back();
+      CartLine& line = cart.items[lines++];
+      set_string(line.sku, item.sku);
+      line.quantity = item.quantity;
+      line.unit_price = item.unit_price;
+      set_string(line.category, item.category);
     }
   }
-  cart.currency = e.currency;
+  cart.items.resize(lines);
+  set_string(cart.currency, e.currency);
   cart.last_update = e.timestamp;
   const bool empty = cart.items.empty();
   if (empty) {
@@ -400,9 +504,10 @@ void JourneyEngine::on_cart_updated(CustomerState& s, const Event& e, Outcome& o
   }
   out.state_changed = true;
 
-  for (const auto& j : config_.journeys) {
-    if (!j.enabled || j.trigger != Trigger::kCartAbandonment) continue;
-    JourneyProgress* prog = s.find_progress(j.name, "");
+  for (const JourneyConfig* jp : journeys_of(Trigger::kCartAbandonment)) {
+    const JourneyConfig& j = *jp;
+    if (!j.enabled) continue;
+    JourneyProgress* prog = progress_of(s, j.name, "");
     const bool active = prog != nullptr && prog->active;
     if (empty || cart.value < j.min_cart_value) {
       if (active) {
@@ -414,7 +519,7 @@ void JourneyEngine::on_cart_updated(CustomerState& s, const Event& e, Outcome& o
     }
     if (!active) {
       if (!may_start(prog, j, e.timestamp)) continue;
-      prog = &start_instance(s, j, "", e.timestamp);
+      prog = &start_instance(s, prog, j, "", e.timestamp);
     }
     // Every update restarts the countdown to the next unsent step.
     prog->anchor = e.timestamp;
@@ -422,28 +527,30 @@ void JourneyEngine::on_cart_updated(CustomerState& s, const Event& e, Outcome& o
     const int32_t step = prog->next_step;
     const EventTime due = e.timestamp + j.steps[static_cast<size_t>(step)].delay;
     schedule_timer(s,
-                   PendingTimer{timer_id(j.name, j.trigger, "", prog->instance), due, due, j.name, j.trigger, "",
-                                prog->instance, step},
+                   TimerSpec{timer_id(j.name, j.trigger, "", prog->instance), due, due, j.name, j.trigger, "",
+                             prog->instance, step},
                    out);
   }
 }
 
 void JourneyEngine::fire_cart(CustomerState& s, std::string_view customer, const JourneyConfig& j,
                               const PendingTimer& p, Outcome& out) {
-  JourneyProgress* prog = s.find_progress(j.name, p.key);
+  JourneyProgress* prog = progress_of(s, j.name, p.key);
   if (prog == nullptr || !prog->active || prog->instance != p.instance || prog->next_step != p.step || !s.cart.active) {
     return;
   }
-  Action action;
-  action.items = s.cart.items;
-  action.cart_value = s.cart.value;
-  action.currency = s.cart.currency;
   const EventTime now = p.due;
-  Decision d = decide(s, customer, j, p.step, p.original_due, now, instance_discriminator(p.key, p.instance), action,
-                      out);
+  const Decision d = check_policies(s, j, p.step, p.original_due, now, out);
   if (d.verdict == Verdict::kDeferred) return defer(s, p, d.defer_until, out);
+  if (d.verdict == Verdict::kSent) {
+    Action& action = emit(s, customer, j, p.step, p.original_due, now, d.channel,
+                          instance_discriminator(p.key, p.instance), out);
+    action.items = s.cart.items;
+    action.cart_value = s.cart.value;
+    action.currency = s.cart.currency;
+  }
 
-  prog = s.find_progress(j.name, p.key);  // decide() does not touch progress, but stay safe
+  // Neither the policies nor emit() touch progress, so `prog` is still valid.
   ++prog->next_step;
   if (static_cast<size_t>(prog->next_step) >= j.steps.size()) {
     prog->completed_once = true;  // stays active (exhausted) until an order or an emptied cart
@@ -451,7 +558,7 @@ void JourneyEngine::fire_cart(CustomerState& s, std::string_view customer, const
   }
   EventTime due = prog->anchor + j.steps[static_cast<size_t>(prog->next_step)].delay;
   due = std::max(due, now + Millis(1));
-  schedule_timer(s, PendingTimer{p.id, due, due, j.name, j.trigger, p.key, p.instance, prog->next_step}, out);
+  schedule_timer(s, TimerSpec{p.id, due, due, j.name, j.trigger, p.key, p.instance, prog->next_step}, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -474,10 +581,10 @@ void JourneyEngine::on_order_placed(CustomerState& s, const Event& e, Outcome& o
   }
 
   // Cart: the order ends every cart instance that started before it, even when the order is late.
-  for (const auto& j : config_.journeys) {
-    if (!j.enabled || j.trigger != Trigger::kCartAbandonment) continue;
-    JourneyProgress* prog = s.find_progress(j.name, "");
-    if (prog != nullptr && prog->active && at >= prog->instance_start) end_instance(s, j, *prog, out);
+  for (const JourneyConfig* j : journeys_of(Trigger::kCartAbandonment)) {
+    if (!j->enabled) continue;
+    JourneyProgress* prog = progress_of(s, j->name, "");
+    if (prog != nullptr && prog->active && at >= prog->instance_start) end_instance(s, *j, *prog, out);
   }
   if (at >= s.cart.last_update) {
     s.cart.items.clear();
@@ -489,7 +596,7 @@ void JourneyEngine::on_order_placed(CustomerState& s, const Event& e, Outcome& o
   // Replenishment.
   for (const auto& item : e.items) {
     if (item.sku.empty()) continue;
-    ReplenishmentItem* r = s.find_replenishment(item.sku);
+    ReplenishmentItem* r = replenishment_of(s, item.sku);
     if (r != nullptr && at < r->last_order) continue;  // an older order of this SKU: keep the newer one
     if (r == nullptr) {
       if (s.replenishment.size() >= CustomerState::kMaxReplenishmentItems) {
@@ -503,16 +610,17 @@ void JourneyEngine::on_order_placed(CustomerState& s, const Event& e, Outcome& o
       }
       s.replenishment.push_back(ReplenishmentItem{});
       r = &s.replenishment.back();
-      r->sku = std::string(item.sku);
+      r->sku.assign(item.sku);
     }
-    r->category = std::string(item.category);
-    r->last_order_id = std::string(e.order_id);
+    set_string(r->category, item.category);
+    set_string(r->last_order_id, e.order_id);
     r->last_order = at;
     r->quantity = std::max(1, item.quantity);
     r->due = EventTime();
 
-    for (const auto& j : config_.journeys) {
-      if (!j.enabled || j.trigger != Trigger::kReplenishment || j.steps.empty()) continue;
+    for (const JourneyConfig* jp : journeys_of(Trigger::kReplenishment)) {
+      const JourneyConfig& j = *jp;
+      if (!j.enabled || j.steps.empty()) continue;
       const uint64_t id = timer_id(j.name, j.trigger, item.sku, 0);
       auto cycle = cycle_days(j, item);
       if (!cycle) {
@@ -522,7 +630,7 @@ void JourneyEngine::on_order_placed(CustomerState& s, const Event& e, Outcome& o
       const int64_t days = static_cast<int64_t>(*cycle) * r->quantity - j.lead_days;
       EventTime base = std::max(at, at + Millis(days * j.day_length.count()));
       EventTime due = base + j.steps[0].delay;
-      schedule_timer(s, PendingTimer{id, due, due, j.name, j.trigger, r->sku, 0, 0}, out);
+      schedule_timer(s, TimerSpec{id, due, due, j.name, j.trigger, r->sku, 0, 0}, out);
       r->due = due;
     }
   }
@@ -530,20 +638,24 @@ void JourneyEngine::on_order_placed(CustomerState& s, const Event& e, Outcome& o
 
 void JourneyEngine::fire_replenishment(CustomerState& s, std::string_view customer, const JourneyConfig& j,
                                        const PendingTimer& p, Outcome& out) {
-  ReplenishmentItem* r = s.find_replenishment(p.key);
+  ReplenishmentItem* r = replenishment_of(s, p.key);
   if (r == nullptr) return;
-  Action action;
-  action.sku = r->sku;
-  action.category = r->category;
-  action.quantity = r->quantity;
-  action.order_id = r->last_order_id;
-  action.last_order = r->last_order;
-  std::string discriminator = r->sku + "@" + r->last_order_id;
   const EventTime now = p.due;
-  Decision d = decide(s, customer, j, p.step, p.original_due, now, discriminator, action, out);
+  const Decision d = check_policies(s, j, p.step, p.original_due, now, out);
   if (d.verdict == Verdict::kDeferred) return defer(s, p, d.defer_until, out);
+  if (d.verdict == Verdict::kSent) {
+    std::string discriminator = r->sku;
+    discriminator.push_back('@');
+    discriminator.append(r->last_order_id);
+    Action& action = emit(s, customer, j, p.step, p.original_due, now, d.channel, discriminator, out);
+    action.sku = r->sku;
+    action.category = r->category;
+    action.quantity = r->quantity;
+    action.order_id = r->last_order_id;
+    action.last_order = r->last_order;
+  }
 
-  r = s.find_replenishment(p.key);
+  // Neither the policies nor emit() touch the replenishment items, so `r` is still valid.
   const size_t next = static_cast<size_t>(p.step) + 1;
   if (next >= j.steps.size()) {
     r->due = EventTime();
@@ -551,7 +663,7 @@ void JourneyEngine::fire_replenishment(CustomerState& s, std::string_view custom
   }
   const EventTime base = p.original_due - j.steps[static_cast<size_t>(p.step)].delay;
   EventTime due = std::max(base + j.steps[next].delay, now + Millis(1));
-  schedule_timer(s, PendingTimer{p.id, due, due, j.name, j.trigger, p.key, 0, static_cast<int32_t>(next)}, out);
+  schedule_timer(s, TimerSpec{p.id, due, due, j.name, j.trigger, p.key, 0, static_cast<int32_t>(next)}, out);
   r->due = due;
 }
 
@@ -568,18 +680,19 @@ void JourneyEngine::start_signup(CustomerState& s, SignupForm form, EventTime at
     out.state_changed = true;
   }
   const std::string_view key = to_string(form);
-  for (const auto& j : config_.journeys) {
-    if (!j.enabled || j.trigger != Trigger::kSignupAbandonment || j.steps.empty()) continue;
+  for (const JourneyConfig* jp : journeys_of(Trigger::kSignupAbandonment)) {
+    const JourneyConfig& j = *jp;
+    if (!j.enabled || j.steps.empty()) continue;
     if (from_page_view && !j.signup_from_page_views) continue;
     if (std::find(j.forms.begin(), j.forms.end(), form) == j.forms.end()) continue;
-    JourneyProgress* prog = s.find_progress(j.name, key);
+    JourneyProgress* prog = progress_of(s, j.name, key);
     if (prog != nullptr && prog->active) continue;
     if (!may_start(prog, j, at)) continue;
-    JourneyProgress& started = start_instance(s, j, key, at);
+    JourneyProgress& started = start_instance(s, prog, j, key, at);
     const EventTime due = at + signup_delay(j, 0);
     schedule_timer(s,
-                   PendingTimer{timer_id(j.name, j.trigger, key, started.instance), due, due, j.name, j.trigger,
-                                std::string(key), started.instance, 0},
+                   TimerSpec{timer_id(j.name, j.trigger, key, started.instance), due, due, j.name, j.trigger, key,
+                             started.instance, 0},
                    out);
   }
 }
@@ -590,30 +703,31 @@ void JourneyEngine::on_signup_completed(CustomerState& s, SignupForm form, Outco
   sig.started = false;
   out.state_changed = true;
   const std::string_view key = to_string(form);
-  for (const auto& j : config_.journeys) {
-    if (j.trigger != Trigger::kSignupAbandonment) continue;
-    JourneyProgress* prog = s.find_progress(j.name, key);
-    if (prog != nullptr && prog->active) end_instance(s, j, *prog, out);
+  for (const JourneyConfig* j : journeys_of(Trigger::kSignupAbandonment)) {
+    JourneyProgress* prog = progress_of(s, j->name, key);
+    if (prog != nullptr && prog->active) end_instance(s, *j, *prog, out);
   }
 }
 
 void JourneyEngine::fire_signup(CustomerState& s, std::string_view customer, const JourneyConfig& j,
                                 const PendingTimer& p, Outcome& out) {
-  JourneyProgress* prog = s.find_progress(j.name, p.key);
+  JourneyProgress* prog = progress_of(s, j.name, p.key);
   auto form = parse_signup_form(p.key);
   if (prog == nullptr || !form || !prog->active || prog->instance != p.instance || prog->next_step != p.step) return;
   if (s.signups[static_cast<size_t>(*form)].completed) {
     prog->active = false;
     return;
   }
-  Action action;
-  action.form = *form;
   const EventTime now = p.due;
-  Decision d = decide(s, customer, j, p.step, p.original_due, now, instance_discriminator(p.key, p.instance), action,
-                      out);
+  const Decision d = check_policies(s, j, p.step, p.original_due, now, out);
   if (d.verdict == Verdict::kDeferred) return defer(s, p, d.defer_until, out);
+  if (d.verdict == Verdict::kSent) {
+    Action& action = emit(s, customer, j, p.step, p.original_due, now, d.channel,
+                          instance_discriminator(p.key, p.instance), out);
+    action.form = *form;
+  }
 
-  prog = s.find_progress(j.name, p.key);
+  // Neither the policies nor emit() touch progress, so `prog` is still valid.
   ++prog->next_step;
   if (static_cast<size_t>(prog->next_step) >= j.steps.size()) {
     prog->active = false;  // one reminder per instance: the instance is over
@@ -621,7 +735,7 @@ void JourneyEngine::fire_signup(CustomerState& s, std::string_view customer, con
     return;
   }
   EventTime due = std::max(prog->anchor + signup_delay(j, prog->next_step), now + Millis(1));
-  schedule_timer(s, PendingTimer{p.id, due, due, j.name, j.trigger, p.key, p.instance, prog->next_step}, out);
+  schedule_timer(s, TimerSpec{p.id, due, due, j.name, j.trigger, p.key, p.instance, prog->next_step}, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -665,16 +779,17 @@ Shipment& upsert_shipment(CustomerState& s, std::string_view order_id, Outcome& 
 void JourneyEngine::on_order_shipped(CustomerState& s, const Event& e, Outcome& out) {
   if (e.order_id.empty()) return;
   Shipment& sh = upsert_shipment(s, e.order_id, out);
-  sh.carrier = std::string(e.carrier);
+  set_string(sh.carrier, e.carrier);
   sh.shipped = e.timestamp;
   sh.promised_delivery = e.promised_delivery;
   out.state_changed = true;
   if (sh.delivered || sh.notified || e.promised_delivery.ms() <= 0) return;
-  const std::string order_id = sh.order_id;
-  for (const auto& j : config_.journeys) {
-    if (!j.enabled || j.trigger != Trigger::kShippingDelay || j.steps.empty()) continue;
+  const std::string_view order_id = sh.order_id;  // scheduling changes `pending`, not `shipments`
+  for (const JourneyConfig* jp : journeys_of(Trigger::kShippingDelay)) {
+    const JourneyConfig& j = *jp;
+    if (!j.enabled || j.steps.empty()) continue;
     const EventTime due = e.promised_delivery + j.shipping_grace;
-    schedule_timer(s, PendingTimer{timer_id(j.name, j.trigger, order_id, 0), due, due, j.name, j.trigger, order_id, 0, 0},
+    schedule_timer(s, TimerSpec{timer_id(j.name, j.trigger, order_id, 0), due, due, j.name, j.trigger, order_id, 0, 0},
                    out);
   }
 }
@@ -684,20 +799,21 @@ void JourneyEngine::on_shipment_delayed(CustomerState& s, const Event& e, Outcom
   Shipment* existing = s.find_shipment(e.order_id);
   if (existing != nullptr && existing->delivered) return;  // nothing to apologise for any more
   if (existing != nullptr && existing->notified) {
-    for (const auto& j : config_.journeys) {
-      if (!j.enabled || j.trigger != Trigger::kShippingDelay) continue;
-      out.suppressions.push_back(Suppression{j.trigger, j.name, SuppressionReason::kAlreadyNotified, 0});
+    for (const JourneyConfig* j : journeys_of(Trigger::kShippingDelay)) {
+      if (!j->enabled) continue;
+      out.suppressions.push_back(Suppression{j->trigger, j->name, SuppressionReason::kAlreadyNotified, 0});
     }
     return;
   }
   Shipment& sh = upsert_shipment(s, e.order_id, out);
   sh.notified = true;
   sh.new_eta = e.new_eta;
-  sh.reason = std::string(e.reason);
+  sh.reason.assign(e.reason);
   out.state_changed = true;
   const std::string order_id = sh.order_id;
-  for (const auto& j : config_.journeys) {
-    if (!j.enabled || j.trigger != Trigger::kShippingDelay || j.steps.empty()) continue;
+  for (const JourneyConfig* jp : journeys_of(Trigger::kShippingDelay)) {
+    const JourneyConfig& j = *jp;
+    if (!j.enabled || j.steps.empty()) continue;
     const uint64_t id = timer_id(j.name, j.trigger, order_id, 0);
     cancel_timer(s, id, out);  // the notice replaces the overdue check
     fire_shipping(s, e.customer_id, j, PendingTimer{id, e.timestamp, e.timestamp, j.name, j.trigger, order_id, 0, 0},
@@ -710,7 +826,7 @@ void JourneyEngine::on_order_delivered(CustomerState& s, const Event& e, Outcome
   if (sh == nullptr) return;
   sh->delivered = true;
   out.state_changed = true;
-  const std::string order_id = sh->order_id;
+  const std::string_view order_id = sh->order_id;  // cancelling changes `pending`, not `shipments`
   cancel_timers_where(s, out, [&](const PendingTimer& p) {
     return p.trigger == Trigger::kShippingDelay && p.key == order_id;
   });
@@ -723,17 +839,19 @@ void JourneyEngine::fire_shipping(CustomerState& s, std::string_view customer, c
   if (!sh->notified) {  // the overdue check: promised delivery + grace passed without news
     sh->notified = true;
     sh->new_eta = EventTime();
-    sh->reason = std::string(kOverdueReason);
+    sh->reason.assign(kOverdueReason);
   }
-  Action action;
-  action.order_id = sh->order_id;
-  action.carrier = sh->carrier;
-  action.promised_delivery = sh->promised_delivery;
-  action.new_eta = sh->new_eta;
-  action.reason = sh->reason;
-  action.incentive = j.incentive;
-  Decision d = decide(s, customer, j, p.step, p.original_due, now, sh->order_id, action, out);
-  if (d.verdict == Verdict::kDeferred) defer(s, p, d.defer_until, out);
+  const Decision d = check_policies(s, j, p.step, p.original_due, now, out);
+  if (d.verdict == Verdict::kDeferred) return defer(s, p, d.defer_until, out);
+  if (d.verdict == Verdict::kSent) {
+    Action& action = emit(s, customer, j, p.step, p.original_due, now, d.channel, sh->order_id, out);
+    action.order_id = sh->order_id;
+    action.carrier = sh->carrier;
+    action.promised_delivery = sh->promised_delivery;
+    action.new_eta = sh->new_eta;
+    action.reason = sh->reason;
+    action.incentive = j.incentive;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -796,14 +914,13 @@ void JourneyEngine::record_send(CustomerState& s, EventTime at) const {
   if (sends.size() > keep) sends.erase(sends.begin(), sends.end() - static_cast<std::ptrdiff_t>(keep));
 }
 
-JourneyEngine::Decision JourneyEngine::decide(CustomerState& s, std::string_view customer, const JourneyConfig& j,
-                                              int32_t step, EventTime due, EventTime now,
-                                              std::string_view discriminator, Action& action, Outcome& out) {
+JourneyEngine::Decision JourneyEngine::check_policies(const CustomerState& s, const JourneyConfig& j, int32_t step,
+                                                      EventTime due, EventTime now, Outcome& out) const {
   const auto& pol = config_.policies;
   const StepConfig& st = j.steps[static_cast<size_t>(step)];
   auto suppress = [&](SuppressionReason reason) {
     out.suppressions.push_back(Suppression{j.trigger, j.name, reason, step});
-    return Decision{Verdict::kSuppressed, {}};
+    return Decision{Verdict::kSuppressed, {}, {}};
   };
 
   if (now > due + j.expires_after) return suppress(SuppressionReason::kExpired);
@@ -834,7 +951,7 @@ JourneyEngine::Decision JourneyEngine::decide(CustomerState& s, std::string_view
     return suppress(SuppressionReason::kRecentOrder);
   }
 
-  if (auto until = quiet_hours_end(s, now)) return Decision{Verdict::kDeferred, *until};
+  if (auto until = quiet_hours_end(s, now)) return Decision{Verdict::kDeferred, *until, {}};
 
   if (!j.transactional) {
     for (const auto& cap : pol.frequency_caps) {
@@ -844,18 +961,27 @@ JourneyEngine::Decision JourneyEngine::decide(CustomerState& s, std::string_view
       if (n >= cap.max_actions) return suppress(SuppressionReason::kFrequencyCap);
     }
   }
+  return Decision{Verdict::kSent, {}, *chosen};
+}
 
+Action& JourneyEngine::emit(CustomerState& s, std::string_view customer, const JourneyConfig& j, int32_t step,
+                            EventTime due, EventTime now, Channel channel, std::string_view discriminator,
+                            Outcome& out) {
+  const auto& pol = config_.policies;
+  const bool held_out =
+      j.holdout_percent > 0 && static_cast<double>(holdout_bucket(customer, j.name)) < j.holdout_percent * 100.0;
+  Action& action = held_out ? out.held_out.emplace_back() : out.actions.emplace_back();
   action.action_id = action_id(customer, j.trigger, j.name, discriminator, step);
-  action.customer_id = std::string(customer);
+  action.customer_id.assign(customer);
   action.trigger = j.trigger;
   action.journey = j.name;
   action.step = step;
-  action.channel = *chosen;
+  action.channel = channel;
   action.created = now;
   action.due = due;
   action.expires = due + j.expires_after;
-  action.variant = std::string(variant_for(customer, j));
-  action.template_id = st.template_id;
+  action.variant.assign(variant_for(customer, j));
+  action.template_id = j.steps[static_cast<size_t>(step)].template_id;
   auto& ctx = action.context;
   ctx.order_count = s.orders.order_count;
   ctx.first_time_buyer = s.orders.order_count <= 1;
@@ -866,19 +992,17 @@ JourneyEngine::Decision JourneyEngine::decide(CustomerState& s, std::string_view
       tier = &t;
     }
   }
-  ctx.loyalty_tier = tier != nullptr ? tier->name : std::string();
+  if (tier != nullptr) ctx.loyalty_tier = tier->name;
   ctx.locale = s.profile.locale;
-  ctx.timezone = std::string(timezone_of(s));
+  ctx.timezone.assign(timezone_of(s));
 
-  if (j.holdout_percent > 0 && static_cast<double>(holdout_bucket(customer, j.name)) < j.holdout_percent * 100.0) {
-    out.held_out.push_back(std::move(action));
+  if (held_out) {
     out.suppressions.push_back(Suppression{j.trigger, j.name, SuppressionReason::kHoldout, step});
-    return Decision{Verdict::kHeldOut, {}};
+    return action;
   }
   if (!j.transactional) record_send(s, now);
-  out.actions.push_back(std::move(action));
   out.state_changed = true;
-  return Decision{Verdict::kSent, {}};
+  return action;
 }
 
 }  // namespace beckon::journey

@@ -1,11 +1,14 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/types.h"
 #include "journey/customer_state.h"
@@ -58,7 +61,8 @@ class FixedOffsetLocalTime final : public LocalTime {
 // Decision times are event times (the event's timestamp, or the timer's due), never the frontier
 // or the wall clock, so a replay makes the same decisions with the same action ids.
 //
-// One engine per worker thread; not thread-safe. `config` and `local_time` must outlive it.
+// One engine per worker thread; not thread-safe. `config` and `local_time` must outlive it, and
+// `config` must not change while it lives (the engine indexes the journeys at construction).
 class JourneyEngine {
  public:
   JourneyEngine(const EngineConfig& config, const LocalTime& local_time);
@@ -90,13 +94,18 @@ class JourneyEngine {
   const EngineConfig& config() const { return config_; }
 
  private:
-  enum class Verdict { kSent, kHeldOut, kSuppressed, kDeferred };
+  enum class Verdict { kSent, kSuppressed, kDeferred };
   struct Decision {
     Verdict verdict = Verdict::kSuppressed;
-    EventTime defer_until;
+    EventTime defer_until;              // kDeferred
+    Channel channel = Channel::kEmail;  // kSent: the chosen channel
   };
 
   const JourneyConfig* find_journey(std::string_view name) const;
+  // The journeys of one trigger (enabled or not), in configuration order.
+  std::span<const JourneyConfig* const> journeys_of(Trigger t) const {
+    return by_trigger_[static_cast<size_t>(t)];
+  }
 
   // Triggers.
   void on_cart_updated(CustomerState& s, const Event& e, Outcome& out);
@@ -119,15 +128,23 @@ class JourneyEngine {
 
   // Instances.
   bool may_start(const JourneyProgress* prog, const JourneyConfig& j, EventTime at) const;
-  JourneyProgress& start_instance(CustomerState& s, const JourneyConfig& j, std::string_view key, EventTime at);
+  // Starts the next instance of (j, key); `prog` is its progress entry, or null to add one.
+  JourneyProgress& start_instance(CustomerState& s, JourneyProgress* prog, const JourneyConfig& j,
+                                  std::string_view key, EventTime at);
   void end_instance(CustomerState& s, const JourneyConfig& j, JourneyProgress& prog, Outcome& out);
   void defer(CustomerState& s, const PendingTimer& p, EventTime until, Outcome& out);
 
   // Policies: decides step `step` of `j` at event time `now` for a step originally due at `due`.
-  // `action` carries the trigger's payload; the rest is filled here. Emits into out.actions or
-  // out.held_out, or records suppressions.
-  Decision decide(CustomerState& s, std::string_view customer, const JourneyConfig& j, int32_t step, EventTime due,
-                  EventTime now, std::string_view discriminator, Action& action, Outcome& out);
+  // kSuppressed (recorded in out.suppressions), kDeferred (quiet hours), or kSent with the channel:
+  // the caller then calls emit() and adds the trigger's payload to the action it returns, so no
+  // payload is built for a suppressed or deferred step.
+  Decision check_policies(const CustomerState& s, const JourneyConfig& j, int32_t step, EventTime due, EventTime now,
+                          Outcome& out) const;
+  // Records a decision check_policies let through: appends it to out.actions (and counts the
+  // send for the frequency caps) or, for the holdout group, to out.held_out with a suppression.
+  // Fills every field but the trigger's payload; the reference is valid until `out` changes.
+  Action& emit(CustomerState& s, std::string_view customer, const JourneyConfig& j, int32_t step, EventTime due,
+               EventTime now, Channel channel, std::string_view discriminator, Outcome& out);
   std::optional<EventTime> quiet_hours_end(const CustomerState& s, EventTime now) const;
   bool consented(const CustomerState& s, Channel c) const;
   std::string_view timezone_of(const CustomerState& s) const;
@@ -137,6 +154,8 @@ class JourneyEngine {
   const LocalTime& local_time_;
   int64_t max_cap_window_ms_ = 0;
   int32_t max_cap_actions_ = 0;
+  std::array<std::vector<const JourneyConfig*>, kTriggerCount> by_trigger_;
+  uint32_t exit_event_mask_ = 0;  // bit t: an enabled journey lists EventType t in exit_on
 };
 
 }  // namespace beckon::journey

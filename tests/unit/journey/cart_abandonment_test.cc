@@ -152,5 +152,43 @@ TEST(CartAbandonment, OlderCartSnapshotDoesNotRevertCart) {
   EXPECT_EQ(h.state.cart.value, 39.0);
 }
 
+TEST(CartAbandonment, EachUpdateReplacesTheWholeCart) {
+  Harness h;
+  auto three = h.items({line("LIP-01", 1, 10, "makeup"), line("CREAM-2", 2, 20, "skincare"), line("OIL-3", 1, 5)});
+  auto changed = h.items({line("LIP-01", 1, 10, "makeup"), line("SERUM-9", 3, 7, "skincare")});
+  auto grown = h.items({line("A", 1, 1), line("B", 0, 2), line("C", 2, 3, "bath"), line("D", 1, 4)});
+  h.event(cart_updated(kNoon, three));
+  ASSERT_EQ(h.state.cart.items.size(), 3u);
+  h.event(cart_updated(kNoon + kMinute, changed, "USD"));
+  const std::vector<CartLine> want_changed{{"LIP-01", 1, 10, "makeup"}, {"SERUM-9", 3, 7, "skincare"}};
+  EXPECT_EQ(h.state.cart.items, want_changed);
+  EXPECT_EQ(h.state.cart.value, 31.0);
+  EXPECT_EQ(h.state.cart.currency, "USD");
+  h.event(cart_updated(kNoon + 2 * kMinute, grown));
+  const std::vector<CartLine> want_grown{{"A", 1, 1, ""}, {"C", 2, 3, "bath"}, {"D", 1, 4, ""}};
+  EXPECT_EQ(h.state.cart.items, want_grown) << "lines with no quantity are dropped";
+  h.advance_to(kNoon + 2 * kMinute + kHour);
+  ASSERT_EQ(h.actions.size(), 1u);
+  EXPECT_EQ(h.actions[0].items, want_grown);
+  EXPECT_EQ(h.actions[0].currency, "EUR");
+}
+
+TEST(CartAbandonment, SuppressedStepEmitsNothingAndMovesOn) {
+  Harness h;
+  h.state.profile.push_token_known = false;  // step 1 is push only: no address
+  auto items = h.items({line("LIP-01", 1, 19.5)});
+  Outcome first = h.event(cart_updated(kNoon, items));
+  EXPECT_TRUE(first.actions.empty());
+  h.advance_to(kNoon + kHour);
+  EXPECT_TRUE(h.actions.empty());
+  ASSERT_EQ(h.state.progress.size(), 1u);
+  EXPECT_EQ(h.state.progress[0].next_step, 1) << "a suppressed step counts as decided";
+  h.advance_to(kNoon + kDay);
+  ASSERT_EQ(h.actions.size(), 1u);
+  EXPECT_EQ(h.actions[0].step, 1);
+  EXPECT_EQ(h.actions[0].channel, Channel::kEmail);
+  ASSERT_EQ(h.actions[0].items.size(), 1u);
+}
+
 }  // namespace
 }  // namespace beckon::journey::testing

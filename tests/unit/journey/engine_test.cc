@@ -1,5 +1,6 @@
 #include <tuple>
 
+#include "core/hash.h"
 #include "journey_test_util.h"
 
 namespace beckon::journey::testing {
@@ -216,6 +217,22 @@ TEST(Timers, TimerIdCarriesTrigger) {
   ASSERT_EQ(h.state.pending.size(), 2u);
   EXPECT_EQ(JourneyEngine::trigger_of_timer(h.state.pending[0].id), Trigger::kReplenishment);
   EXPECT_EQ(JourneyEngine::trigger_of_timer(h.state.pending[1].id), Trigger::kShippingDelay);
+}
+
+// Timer ids are stored in states and timer indexes: they must stay the HashBuilder digest of
+// (journey, trigger name, key, instance), also for keys longer than any inline buffer.
+TEST(Timers, TimerIdIsTheStableHashOfItsFields) {
+  const std::string long_key(500, 'k');
+  for (std::string_view key : {std::string_view(), std::string_view("account"), std::string_view("ord-123456789"),
+                               std::string_view(long_key)}) {
+    for (int i = 0; i < kTriggerCount; ++i) {
+      const auto t = static_cast<Trigger>(i);
+      const uint64_t hash =
+          HashBuilder().add("cart_abandonment").add(to_string(t)).add(key).add(uint64_t{42}).digest64();
+      const uint64_t expected = (hash & (~uint64_t{0} >> 2)) | (static_cast<uint64_t>(t) << 62);
+      EXPECT_EQ(JourneyEngine::timer_id("cart_abandonment", t, key, 42), expected) << key.size();
+    }
+  }
 }
 
 }  // namespace
