@@ -599,10 +599,12 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
   r["partitions"] = p.e2e_partitions;
   r["compression"] = p.e2e_compression;
 
-  // 2. raw consumption
-  {
+  // 2. raw consumption: three passes over the same messages (one pass lasts about a second, so a
+  // single figure swings with scheduling); the median is the ceiling.
+  std::vector<double> raw_rates;
+  for (int pass = 0; pass < 3; ++pass) {
     kafka::KafkaPtr c(new_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
-                                                     {"group.id", "bench-raw"},
+                                                     {"group.id", "bench-raw-" + std::to_string(pass)},
                                                      {"enable.auto.commit", "false"},
                                                      {"enable.partition.eof", "false"}}));
     rd_kafka_poll_set_consumer(c.get());
@@ -624,11 +626,12 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
     }
     rd_kafka_consumer_close(c.get());
     const double secs = std::chrono::duration<double>(last - first).count();
+    raw_rates.push_back(secs > 0 && got >= retained ? static_cast<double>(got) / secs : 0.0);
     r["raw_consumed"] = got;
-    r["raw_seconds_first_to_last"] = secs;
-    r["raw_consume_events_per_s"] = secs > 0 ? static_cast<double>(got) / secs : 0.0;
     r["raw_payload_bytes"] = bytes;
   }
+  r["raw_consume_passes_events_per_s"] = raw_rates;
+  r["raw_consume_events_per_s"] = percentile(raw_rates, 50);
 
   // 3. end to end: app::Engine
   {
