@@ -59,6 +59,14 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// CPU time of the whole process (every thread), in seconds.
+double process_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
 double seconds_since(Clk::time_point t) { return std::chrono::duration<double>(Clk::now() - t).count(); }
 
 int64_t wall_us() {
@@ -605,6 +613,7 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
   for (int pass = 0; pass < 3; ++pass) {
     kafka::KafkaPtr c(new_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
                                                      {"group.id", "bench-raw-" + std::to_string(pass)},
+                                                     {"queued.min.messages", "1000000"},  // as ingest::Runner
                                                      {"enable.auto.commit", "false"},
                                                      {"enable.partition.eof", "false"}}));
     rd_kafka_poll_set_consumer(c.get());
@@ -654,15 +663,20 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
     std::thread th([&] { run_status = e.run(); });
     const auto& o = e.observer();
     Clk::time_point first{};
+    double cpu_first = 0;
     uint64_t seen = 0;
     const auto deadline = Clk::now() + std::chrono::seconds(400);
     while (Clk::now() < deadline) {
       seen = o.consumed.load() + o.dead_letters.load();
-      if (seen > 0 && first == Clk::time_point{}) first = Clk::now();
+      if (seen > 0 && first == Clk::time_point{}) {
+        first = Clk::now();
+        cpu_first = process_cpu_seconds();
+      }
       if (seen >= retained) break;
       std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
     const auto done = Clk::now();
+    const double cpu_used = process_cpu_seconds() - cpu_first;
     uint64_t actions = 0;
     for (const auto& a : o.actions) actions += a.load();
     e.stop();
@@ -675,6 +689,9 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
     r["e2e_actions"] = actions;
     r["e2e_startup_seconds"] = std::chrono::duration<double>(first - t0).count();
     r["e2e_seconds_first_to_last"] = secs;
+    // Cores kept busy while consuming (all threads: workers, consumer, librdkafka, RocksDB);
+    // this machine has 2.
+    r["e2e_cpu_cores_used"] = secs > 0 ? cpu_used / secs : 0.0;
     r["e2e_seconds_from_start"] = std::chrono::duration<double>(done - t0).count();
     r["e2e_drain_and_stop_seconds"] = stop_secs;
     r["end_to_end_events_per_s"] = secs > 0 && seen >= retained ? static_cast<double>(seen) / secs : 0.0;

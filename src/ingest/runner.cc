@@ -235,8 +235,13 @@ void Runner::worker_loop(WorkerSlot& slot) {
   hints.reserve(batch.size());
   Millis timeout = options_.poll_timeout;
   while (!stopping_.load()) {
-    ssize_t n = rd_kafka_consume_batch_queue(slot.queue.get(), static_cast<int>(timeout.count()), batch.data(),
-                                             batch.size());
+    // rd_kafka_consume_batch_queue waits until the whole batch is filled or the timeout passes;
+    // so it waits only for the first message, then takes what is already queued without waiting.
+    ssize_t n = rd_kafka_consume_batch_queue(slot.queue.get(), static_cast<int>(timeout.count()), batch.data(), 1);
+    if (n == 1 && batch.size() > 1) {
+      const ssize_t more = rd_kafka_consume_batch_queue(slot.queue.get(), 0, batch.data() + 1, batch.size() - 1);
+      if (more > 0) n += more;
+    }
     std::lock_guard lock(slot.mu);
     // The keys of the batch (customer ids) let the worker load the state it lacks in one read.
     hints.clear();
@@ -291,6 +296,11 @@ Status Runner::run() {
       // Range assignment keeps partition p of every co-partitioned input topic together.
       {"partition.assignment.strategy", "range"},
       {"statistics.interval.ms", hooks_.on_stats ? "5000" : "0"},
+      // Each partition's fetcher backs off (for a second) once its queue holds queued.min.messages
+      // (default 100000); with the partition queues forwarded to one worker queue, that count is
+      // the worker queue's, so a worker with a backlog stalled its fetchers for seconds at a time.
+      // queued.max.messages.kbytes (64 MiB) still bounds the memory of prefetched messages.
+      {"queued.min.messages", "1000000"},
       {"client.id", "beckon-consumer"},
   };
   for (const auto& [k, v] : options_.consumer_properties) props[k] = v;
