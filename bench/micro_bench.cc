@@ -204,25 +204,32 @@ class TempDir {
   std::string path_;
 };
 
-// Schedules a batch of timers due now..now+batch, fires them all, commits: per timer cost of
-// the durable timer index (in-memory head + RocksDB batch).
-void BM_TimerQueueScheduleFire(benchmark::State& st) {
-  TempDir dir;
+// A store in `dir`, or nullptr after marking the benchmark skipped.
+std::unique_ptr<state::Store> open_store(benchmark::State& st, const TempDir& dir) {
   state::StoreOptions so;
   so.path = dir.path();
   auto store = state::Store::open(so);
   if (!store) {
     st.SkipWithError(store.status().to_string().c_str());
-    return;
+    return nullptr;
   }
-  state::TimerQueue q(**store, PartitionId(0));
+  return std::move(store).value();
+}
+
+// Schedules a batch of timers due now..now+batch, fires them all, commits: per timer cost of
+// the durable timer index (in-memory head + RocksDB batch).
+void BM_TimerQueueScheduleFire(benchmark::State& st) {
+  TempDir dir;
+  auto store = open_store(st, dir);
+  if (!store) return;
+  state::TimerQueue q(*store, PartitionId(0));
   if (!q.open()) st.SkipWithError("open");
   const int batch = static_cast<int>(st.range(0));
   std::vector<std::string> customers;
   for (int i = 0; i < batch; ++i) customers.push_back("cust-" + std::to_string(1000000 + i));
   int64_t t = 1767225600000;
   state::DueTimer due;
-  state::CommitBatch cb(**store);
+  state::CommitBatch cb(*store);
   for (auto _ : st) {
     for (int i = 0; i < batch; ++i) q.schedule(customers[static_cast<size_t>(i)], 42, EventTime(t + i));
     int fired = 0;
@@ -233,7 +240,7 @@ void BM_TimerQueueScheduleFire(benchmark::State& st) {
     }
     cb.clear();
     (void)q.flush_to(cb);
-    (void)(*store)->commit(cb);
+    (void)store->commit(cb);
     q.on_committed();
     benchmark::DoNotOptimize(fired);
     t += batch;
@@ -246,23 +253,18 @@ BENCHMARK(BM_TimerQueueScheduleFire)->Arg(1024);
 // them, commit, cancel them all, commit. Items are schedules plus cancels.
 void BM_TimerQueueScheduleCancelBeyondHead(benchmark::State& st) {
   TempDir dir;
-  state::StoreOptions so;
-  so.path = dir.path();
-  auto store = state::Store::open(so);
-  if (!store) {
-    st.SkipWithError(store.status().to_string().c_str());
-    return;
-  }
-  state::TimerQueue q(**store, PartitionId(0), 256);
+  auto store = open_store(st, dir);
+  if (!store) return;
+  state::TimerQueue q(*store, PartitionId(0), 256);
   if (!q.open()) st.SkipWithError("open");
   const int batch = static_cast<int>(st.range(0));
   std::vector<std::string> customers;
   for (int i = 0; i < batch; ++i) customers.push_back("cust-" + std::to_string(1000000 + i));
-  state::CommitBatch cb(**store);
+  state::CommitBatch cb(*store);
   auto commit = [&] {
     cb.clear();
     (void)q.flush_to(cb);
-    (void)(*store)->commit(cb);
+    (void)store->commit(cb);
     q.on_committed();
   };
   const int64_t near = 1767225600000;
