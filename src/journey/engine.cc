@@ -62,6 +62,7 @@ class FieldHasher {
 
  private:
   void append(const char* p, size_t n) {
+    if (n == 0) return;  // an empty view may carry a null pointer, which memcpy must not get
     if (heap_.empty() && size_ + n <= sizeof(inline_)) {
       std::memcpy(inline_ + size_, p, n);
       size_ += n;
