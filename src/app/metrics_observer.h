@@ -33,6 +33,7 @@ class MetricsObserver final : public pipeline::WorkerObserver {
   void on_clamped_event() override { m_.ingest.on_clamped_event(); }
   void on_timer_scheduled(journey::Trigger t) override { m_.timer.on_scheduled(static_cast<int>(t)); }
   void on_timer_cancelled(journey::Trigger t) override { m_.timer.on_cancelled(static_cast<int>(t)); }
+  void on_stale_timer(journey::Trigger t) override { m_.timer.on_stale(static_cast<int>(t)); }
   void on_timer_fired(journey::Trigger t, Millis lateness) override {
     m_.timer.on_fired(static_cast<int>(t), static_cast<double>(lateness.count()) / 1000.0);
   }

@@ -411,7 +411,12 @@ void JourneyEngine::on_event(CustomerState& s, const Event& e, EventTime frontie
 void JourneyEngine::on_timer(CustomerState& s, std::string_view customer, const TimerRef& timer, EventTime frontier,
                              Outcome& out) {
   PendingTimer* found = pending_with_id(s, timer.id);
-  if (found == nullptr || found->due != timer.due) return;  // stale: cancelled or rescheduled
+  if (found == nullptr || found->due != timer.due) {
+    // The index and the state commit together and every change to one is mirrored in the other,
+    // so this means they disagree: nothing to decide, but the caller reports it.
+    out.stale_timer = true;
+    return;
+  }
   PendingTimer p = std::move(*found);
   s.pending.erase(s.pending.begin() + (found - s.pending.data()));
   out.state_changed = true;

@@ -203,6 +203,8 @@ struct Outcome {
   bool late = false;                 // event older than the frontier
   bool erase_customer = false;       // drop the customer's state (all its timers are in `cancelled`)
   bool state_changed = false;        // the customer's state must be written back
+  bool stale_timer = false;          // on_timer: the state holds no such pending timer (index
+                                     // and state disagree; nothing was decided)
 
   void clear() {
     scheduled.clear();
@@ -214,6 +216,7 @@ struct Outcome {
     late = false;
     erase_customer = false;
     state_changed = false;
+    stale_timer = false;
   }
 };
 

@@ -202,6 +202,10 @@ TimerProbe::TimerProbe(Registry& r, const Labels& labels)
                           dims(LabelDim("trigger", labels.triggers)))),
       fired_(counters(r, "beckon_timers_fired_total", "Timers fired, by trigger.",
                       dims(LabelDim("trigger", labels.triggers)))),
+      stale_(counters(r, "beckon_timers_stale_total",
+                      "Timers that came due but were not pending in the customer's state (the timer "
+                      "index and the state disagree; expected to stay 0), by trigger.",
+                      dims(LabelDim("trigger", labels.triggers)))),
       pending_(detail::adder(gauge_family(r, "beckon_timers_pending",
                                           "Timers scheduled and not yet fired or cancelled on "
                                           "partitions owned by this instance, by trigger.")),
@@ -218,6 +222,10 @@ void TimerProbe::on_scheduled(int trigger) {
 
 void TimerProbe::on_cancelled(int trigger) {
   cancelled_.at(trigger).Increment();
+}
+
+void TimerProbe::on_stale(int trigger) {
+  stale_.at(trigger).Increment();
 }
 
 void TimerProbe::on_fired(int trigger, double lateness_seconds) {

@@ -149,6 +149,8 @@ class TimerProbe {
   void on_cancelled(int trigger);
   // A timer fired `lateness_seconds` after its due time (negative values count as 0).
   void on_fired(int trigger, double lateness_seconds);
+  // A timer came due that the customer's state did not hold (expected never to happen).
+  void on_stale(int trigger);
   // Exact pending count of a trigger on the partitions this instance owns, as the timer index
   // keeps it (durable across restarts and hand-overs); set periodically by the app.
   void set_pending(int trigger, int64_t n) { pending_.at(trigger).Set(static_cast<double>(n)); }
@@ -157,6 +159,7 @@ class TimerProbe {
   detail::MetricGrid<prometheus::Counter> scheduled_;
   detail::MetricGrid<prometheus::Counter> cancelled_;
   detail::MetricGrid<prometheus::Counter> fired_;
+  detail::MetricGrid<prometheus::Counter> stale_;
   detail::MetricGrid<prometheus::Gauge> pending_;
   detail::MetricGrid<prometheus::Histogram> lateness_;
 };

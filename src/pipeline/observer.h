@@ -21,6 +21,9 @@ class WorkerObserver {
   virtual void on_timer_cancelled(journey::Trigger) {}
   // `lateness` = wall time at firing minus due time (only meaningful on a wall-clock frontier).
   virtual void on_timer_fired(journey::Trigger, Millis /*lateness*/) {}
+  // A timer came due that the customer's state does not hold (the index and the state
+  // disagree); nothing was decided for it.
+  virtual void on_stale_timer(journey::Trigger) {}
   virtual void on_action(const journey::Action&) {}
   virtual void on_held_out(const journey::Action&) {}
   virtual void on_suppressed(const journey::Suppression&) {}

@@ -214,7 +214,11 @@ Status Worker::fire_partition(Partition& p) {
     outcome_.clear();
     const journey::TimerRef timer{due.id, due.due};
     engine_.on_timer(**state, due.customer, timer, frontier, outcome_);
-    observer_.on_timer_fired(JourneyEngine::trigger_of_timer(due.id), Millis(now.ms() - due.due.ms()));
+    if (outcome_.stale_timer) {
+      observer_.on_stale_timer(JourneyEngine::trigger_of_timer(due.id));
+    } else {
+      observer_.on_timer_fired(JourneyEngine::trigger_of_timer(due.id), Millis(now.ms() - due.due.ms()));
+    }
     for (int i = 0; i < outcome_.deferred; ++i) observer_.on_deferred(JourneyEngine::trigger_of_timer(due.id));
     if (Status s = apply(p, due.customer, **state); !s) return s;
   }

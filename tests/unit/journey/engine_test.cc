@@ -79,9 +79,15 @@ TEST(Timers, StaleTimerIsIgnored) {
   engine.on_timer(copy, "c1", old, kNoon + 2 * kHour, out);
   EXPECT_TRUE(out.actions.empty());
   EXPECT_FALSE(out.state_changed);
+  EXPECT_TRUE(out.stale_timer);  // reported: the index held a timer the state does not
   EXPECT_EQ(copy, h.state);
+  out.clear();
   engine.on_timer(copy, "c1", TimerRef{12345, kNoon}, kNoon + 2 * kHour, out);
   EXPECT_FALSE(out.state_changed);
+  EXPECT_TRUE(out.stale_timer);
+  out.clear();
+  engine.on_timer(copy, "c1", TimerRef{copy.pending[0].id, copy.pending[0].due}, kNoon + 2 * kHour, out);
+  EXPECT_FALSE(out.stale_timer);  // the live one fires
 }
 
 TEST(Timers, RescheduleCancelsOldRef) {

@@ -151,6 +151,7 @@ TEST_F(ProbesTest, TimerCountersAndPendingGauge) {
   for (int i = 0; i < 3; ++i) m.timer.on_scheduled(0);
   m.timer.on_cancelled(0);
   m.timer.on_fired(0, 0.05);
+  m.timer.on_stale(1);
   m.timer.set_pending(0, 1);
   m.timer.set_pending(2, 10);
   m.timer.set_pending(2, 6);
@@ -158,6 +159,8 @@ TEST_F(ProbesTest, TimerCountersAndPendingGauge) {
   EXPECT_LINE(t, "beckon_timers_scheduled_total{trigger=\"cart_abandonment\"} 3");
   EXPECT_LINE(t, "beckon_timers_cancelled_total{trigger=\"cart_abandonment\"} 1");
   EXPECT_LINE(t, "beckon_timers_fired_total{trigger=\"cart_abandonment\"} 1");
+  EXPECT_LINE(t, "beckon_timers_stale_total{trigger=\"signup_abandonment\"} 1");
+  EXPECT_LINE(t, "beckon_timers_stale_total{trigger=\"cart_abandonment\"} 0");
   EXPECT_LINE(t, "beckon_timers_pending{trigger=\"cart_abandonment\"} 1");
   EXPECT_LINE(t, "beckon_timers_pending{trigger=\"replenishment\"} 6");
 }

@@ -52,7 +52,9 @@ class CountingObserver final : public WorkerObserver {
   void on_late_event() override { ++late; }
   void on_clamped_event() override { ++clamped; }
   void on_commit_failed() override { ++commit_failures; }
-  int late = 0, clamped = 0, commit_failures = 0;
+  void on_timer_fired(journey::Trigger, Millis) override { ++fired; }
+  void on_stale_timer(journey::Trigger) override { ++stale; }
+  int late = 0, clamped = 0, commit_failures = 0, fired = 0, stale = 0;
 };
 
 class WorkerTest : public ::testing::Test {
@@ -171,6 +173,29 @@ TEST_F(WorkerTest, CaughtUpPartitionFiresReminderOnWallClock) {
   ASSERT_TRUE(worker_->fire_due_timers().is_ok());
   EXPECT_EQ(actions_for("c1", journey::Trigger::kCartAbandonment), 1);
   EXPECT_EQ(sink_.actions[0].due.ms(), kT0 + kHour);
+}
+
+// A timer in the index that the customer's state does not hold (as a database restored from
+// mismatched pieces would have): reported as stale, nothing decided, not counted as fired.
+TEST_F(WorkerTest, TimerTheStateDoesNotHoldIsReportedStale) {
+  profile("c1", kT0);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  worker_.reset();
+  {
+    state::CommitBatch batch(*store_);
+    const uint64_t cart_timer = uint64_t{0} << 62 | 12345;  // class 0: cart abandonment
+    batch.put_timer(kP0, EventTime(kT0 + 1000), "c1", cart_timer);
+    batch.put_meta(kP0, state::TimerQueue::kPendingMetaKey, "1,0,0,0");
+    ASSERT_TRUE(store_->commit(batch).is_ok());
+  }
+  start_worker();
+  EXPECT_EQ(worker_->pending_timers(), 1);
+  clock_.set(WallTime(kT0 + kHour));
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  EXPECT_EQ(observer_.stale, 1);
+  EXPECT_EQ(observer_.fired, 0);
+  EXPECT_TRUE(sink_.actions.empty());
+  EXPECT_EQ(worker_->pending_timers(), 0);
 }
 
 TEST_F(WorkerTest, OrderInBacklogCancelsReminder) {
