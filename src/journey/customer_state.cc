@@ -10,34 +10,6 @@
 
 namespace beckon::journey {
 
-PendingTimer* CustomerState::find_pending(uint64_t id) {
-  for (auto& p : pending) {
-    if (p.id == id) return &p;
-  }
-  return nullptr;
-}
-
-JourneyProgress* CustomerState::find_progress(std::string_view journey, std::string_view key) {
-  for (auto& p : progress) {
-    if (p.journey == journey && p.key == key) return &p;
-  }
-  return nullptr;
-}
-
-ReplenishmentItem* CustomerState::find_replenishment(std::string_view sku) {
-  for (auto& r : replenishment) {
-    if (r.sku == sku) return &r;
-  }
-  return nullptr;
-}
-
-Shipment* CustomerState::find_shipment(std::string_view order_id) {
-  for (auto& s : shipments) {
-    if (s.order_id == order_id) return &s;
-  }
-  return nullptr;
-}
-
 namespace {
 
 // Hard limits on decoded collection sizes, above the engine's own bounds so a state written by a

@@ -136,10 +136,26 @@ struct CustomerState {
 
   bool operator==(const CustomerState&) const = default;
 
-  PendingTimer* find_pending(uint64_t id);
-  JourneyProgress* find_progress(std::string_view journey, std::string_view key);
-  ReplenishmentItem* find_replenishment(std::string_view sku);
-  Shipment* find_shipment(std::string_view order_id);
+  // First match, or nullptr. Inline: the journey engine calls them on every event.
+  PendingTimer* find_pending(uint64_t id) { return find_in(pending, [id](const PendingTimer& p) { return p.id == id; }); }
+  JourneyProgress* find_progress(std::string_view journey, std::string_view key) {
+    return find_in(progress, [&](const JourneyProgress& p) { return p.key == key && p.journey == journey; });
+  }
+  ReplenishmentItem* find_replenishment(std::string_view sku) {
+    return find_in(replenishment, [&](const ReplenishmentItem& r) { return r.sku == sku; });
+  }
+  Shipment* find_shipment(std::string_view order_id) {
+    return find_in(shipments, [&](const Shipment& s) { return s.order_id == order_id; });
+  }
+
+ private:
+  template <typename T, typename Pred>
+  static T* find_in(std::vector<T>& v, Pred pred) {
+    for (T& e : v) {
+      if (pred(e)) return &e;
+    }
+    return nullptr;
+  }
 };
 
 // Compact versioned binary form of CustomerState (the RocksDB value). Layout: a version byte,

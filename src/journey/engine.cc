@@ -37,72 +37,9 @@ uint64_t engagement_score(const ChannelEngagement& e) {
   return 2 * static_cast<uint64_t>(e.clicked) + e.opened;
 }
 
-// The fields of HashBuilder (length-prefixed strings, integers as 8 little-endian bytes) in a
-// buffer on the stack: the same digest as HashBuilder::digest64, without allocating for the
-// short fields of timer ids. Longer input moves to the heap.
-class FieldHasher {
- public:
-  FieldHasher() {}  // user-provided: FieldHasher() must not zero the buffer
-  FieldHasher& add(std::string_view field) {
-    add(static_cast<uint64_t>(field.size()));
-    append(field.data(), field.size());
-    return *this;
-  }
-  FieldHasher& add(uint64_t field) {
-    if constexpr (std::endian::native != std::endian::little) field = __builtin_bswap64(field);
-    char bytes[8];
-    std::memcpy(bytes, &field, 8);  // one 8-byte store: no byte stores read back as a word
-    append(bytes, 8);
-    return *this;
-  }
-  // stable_hash64 with seed 0 is XXH3_64bits, the digest of HashBuilder::digest64.
-  uint64_t digest64() const {
-    return stable_hash64(heap_.empty() ? std::string_view(inline_, size_) : std::string_view(heap_));
-  }
-
- private:
-  void append(const char* p, size_t n) {
-    if (n == 0) return;  // an empty view may carry a null pointer, which memcpy must not get
-    if (heap_.empty() && size_ + n <= sizeof(inline_)) {
-      std::memcpy(inline_ + size_, p, n);
-      size_ += n;
-      return;
-    }
-    if (heap_.empty()) heap_.assign(inline_, size_);
-    heap_.append(p, n);
-  }
-
-  char inline_[192];
-  size_t size_ = 0;
-  std::string heap_;
-};
-
 // Updates rewrite mostly unchanged strings (cart lines, timer names): compare before copying.
 void set_string(std::string& dst, std::string_view src) {
   if (std::string_view(dst) != src) dst.assign(src);
-}
-
-// Inlined forms of CustomerState::find_pending / find_progress / find_replenishment (same
-// first-match semantics).
-PendingTimer* pending_with_id(CustomerState& s, uint64_t id) {
-  for (auto& p : s.pending) {
-    if (p.id == id) return &p;
-  }
-  return nullptr;
-}
-
-JourneyProgress* progress_of(CustomerState& s, std::string_view journey, std::string_view key) {
-  for (auto& p : s.progress) {
-    if (p.key == key && p.journey == journey) return &p;
-  }
-  return nullptr;
-}
-
-ReplenishmentItem* replenishment_of(CustomerState& s, std::string_view sku) {
-  for (auto& r : s.replenishment) {
-    if (r.sku == sku) return &r;
-  }
-  return nullptr;
 }
 
 // Netting keeps `scheduled` and `cancelled` free of pairs that cancel out within one call.
@@ -144,7 +81,7 @@ TimerSpec spec_of(const PendingTimer& p) {
 // Adds or replaces (same id) a pending timer. Strings are assigned in place, so replacing a
 // timer reuses its storage.
 void schedule_timer(CustomerState& s, const TimerSpec& t, Outcome& out) {
-  PendingTimer* p = pending_with_id(s, t.id);
+  PendingTimer* p = s.find_pending(t.id);
   if (p == nullptr) {
     p = &s.pending.emplace_back();
     push_schedule(out, TimerRef{t.id, t.due});
@@ -268,7 +205,7 @@ int64_t FixedOffsetLocalTime::utc_offset_ms(std::string_view tz, EventTime /*at*
 
 uint64_t JourneyEngine::timer_id(std::string_view journey, Trigger trigger, std::string_view key, uint32_t instance) {
   static_assert(kTriggerCount <= 4, "the trigger must fit in the top two bits of a timer id");
-  const uint64_t hash = FieldHasher().add(journey).add(to_string(trigger)).add(key).add(uint64_t{instance}).digest64();
+  const uint64_t hash = HashBuilder().add(journey).add(to_string(trigger)).add(key).add(uint64_t{instance}).digest64();
   return (hash & (~uint64_t{0} >> 2)) | (static_cast<uint64_t>(trigger) << 62);
 }
 
@@ -410,7 +347,7 @@ void JourneyEngine::on_event(CustomerState& s, const Event& e, EventTime frontie
 
 void JourneyEngine::on_timer(CustomerState& s, std::string_view customer, const TimerRef& timer, EventTime frontier,
                              Outcome& out) {
-  PendingTimer* found = pending_with_id(s, timer.id);
+  PendingTimer* found = s.find_pending(timer.id);
   if (found == nullptr || found->due != timer.due) {
     // The index and the state commit together and every change to one is mirrored in the other,
     // so this means they disagree: nothing to decide, but the caller reports it.
@@ -513,7 +450,7 @@ void JourneyEngine::on_cart_updated(CustomerState& s, const Event& e, Outcome& o
   for (const JourneyConfig* jp : journeys_of(Trigger::kCartAbandonment)) {
     const JourneyConfig& j = *jp;
     if (!j.enabled) continue;
-    JourneyProgress* prog = progress_of(s, j.name, "");
+    JourneyProgress* prog = s.find_progress(j.name, "");
     const bool active = prog != nullptr && prog->active;
     if (empty || cart.value < j.min_cart_value) {
       if (active) {
@@ -541,7 +478,7 @@ void JourneyEngine::on_cart_updated(CustomerState& s, const Event& e, Outcome& o
 
 void JourneyEngine::fire_cart(CustomerState& s, std::string_view customer, const JourneyConfig& j,
                               const PendingTimer& p, Outcome& out) {
-  JourneyProgress* prog = progress_of(s, j.name, p.key);
+  JourneyProgress* prog = s.find_progress(j.name, p.key);
   if (prog == nullptr || !prog->active || prog->instance != p.instance || prog->next_step != p.step || !s.cart.active) {
     return;
   }
@@ -589,7 +526,7 @@ void JourneyEngine::on_order_placed(CustomerState& s, const Event& e, Outcome& o
   // Cart: the order ends every cart instance that started before it, even when the order is late.
   for (const JourneyConfig* j : journeys_of(Trigger::kCartAbandonment)) {
     if (!j->enabled) continue;
-    JourneyProgress* prog = progress_of(s, j->name, "");
+    JourneyProgress* prog = s.find_progress(j->name, "");
     if (prog != nullptr && prog->active && at >= prog->instance_start) end_instance(s, *j, *prog, out);
   }
   if (at >= s.cart.last_update) {
@@ -602,7 +539,7 @@ void JourneyEngine::on_order_placed(CustomerState& s, const Event& e, Outcome& o
   // Replenishment.
   for (const auto& item : e.items) {
     if (item.sku.empty()) continue;
-    ReplenishmentItem* r = replenishment_of(s, item.sku);
+    ReplenishmentItem* r = s.find_replenishment(item.sku);
     if (r != nullptr && at < r->last_order) continue;  // an older order of this SKU: keep the newer one
     if (r == nullptr) {
       if (s.replenishment.size() >= CustomerState::kMaxReplenishmentItems) {
@@ -644,7 +581,7 @@ void JourneyEngine::on_order_placed(CustomerState& s, const Event& e, Outcome& o
 
 void JourneyEngine::fire_replenishment(CustomerState& s, std::string_view customer, const JourneyConfig& j,
                                        const PendingTimer& p, Outcome& out) {
-  ReplenishmentItem* r = replenishment_of(s, p.key);
+  ReplenishmentItem* r = s.find_replenishment(p.key);
   if (r == nullptr) return;
   const EventTime now = p.due;
   const Decision d = check_policies(s, j, p.step, p.original_due, now, out);
@@ -691,7 +628,7 @@ void JourneyEngine::start_signup(CustomerState& s, SignupForm form, EventTime at
     if (!j.enabled || j.steps.empty()) continue;
     if (from_page_view && !j.signup_from_page_views) continue;
     if (std::find(j.forms.begin(), j.forms.end(), form) == j.forms.end()) continue;
-    JourneyProgress* prog = progress_of(s, j.name, key);
+    JourneyProgress* prog = s.find_progress(j.name, key);
     if (prog != nullptr && prog->active) continue;
     if (!may_start(prog, j, at)) continue;
     JourneyProgress& started = start_instance(s, prog, j, key, at);
@@ -710,14 +647,14 @@ void JourneyEngine::on_signup_completed(CustomerState& s, SignupForm form, Outco
   out.state_changed = true;
   const std::string_view key = to_string(form);
   for (const JourneyConfig* j : journeys_of(Trigger::kSignupAbandonment)) {
-    JourneyProgress* prog = progress_of(s, j->name, key);
+    JourneyProgress* prog = s.find_progress(j->name, key);
     if (prog != nullptr && prog->active) end_instance(s, *j, *prog, out);
   }
 }
 
 void JourneyEngine::fire_signup(CustomerState& s, std::string_view customer, const JourneyConfig& j,
                                 const PendingTimer& p, Outcome& out) {
-  JourneyProgress* prog = progress_of(s, j.name, p.key);
+  JourneyProgress* prog = s.find_progress(j.name, p.key);
   auto form = parse_signup_form(p.key);
   if (prog == nullptr || !form || !prog->active || prog->instance != p.instance || prog->next_step != p.step) return;
   if (s.signups[static_cast<size_t>(*form)].completed) {
