@@ -5,7 +5,10 @@ import os
 import signal
 import subprocess
 import tempfile
+import textwrap
 import time
+
+import yaml
 
 BECKON = os.environ.get("BECKON_BIN", "beckon")
 KCAT = os.environ.get("KCAT_BIN", "kcat")
@@ -43,14 +46,42 @@ class Broker:
         return None
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        stop_process(self.proc, self.log, 15)
+
+
+def engine_config(bootstrap, state, group, topic="shop.events", input_format="auto", commit_interval="200ms",
+                  listen="127.0.0.1:0", kafka_properties=None, topic_prefix=None, extra=""):
+    """The YAML of a `beckon run` configuration for a test: consumes `topic` as `group`, writes JSON
+    actions (to `<topic_prefix><channel>` and `<topic_prefix>dlq` when a prefix is given), commits
+    every `commit_interval`, serves metrics on `listen`. `extra` (YAML text: policies, journeys,
+    processing...) is appended as it is."""
+    kafka = {"bootstrap_servers": bootstrap, "group_id": group}
+    if kafka_properties:
+        kafka["properties"] = kafka_properties
+    output = {"format": "json"}
+    if topic_prefix is not None:
+        output.update(topic_prefix=topic_prefix, dead_letter_topic=topic_prefix + "dlq")
+    doc = {
+        "kafka": kafka,
+        "inputs": [{"topic": topic, "format": input_format}],
+        "output": output,
+        "state": {"dir": state, "commit_interval": commit_interval},
+        "metrics": {"listen": listen},
+        "log": {"level": "info"},
+    }
+    return yaml.safe_dump(doc, sort_keys=False) + textwrap.dedent(extra)
+
+
+def stop_process(proc, log, timeout):
+    """SIGTERM, then SIGKILL after `timeout` seconds; closes the process's log file."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    log.close()
 
 
 class Engine:

@@ -12,51 +12,36 @@ import beckon_harness as h
 
 CHANNELS = ["email", "sms", "app_push", "web_push", "whatsapp", "ads_audience"]
 
-CONFIG = """
-kafka:
-  bootstrap_servers: {bootstrap}
-  group_id: beckon-it
-inputs:
-  - topic: shop.events
-    format: auto
-output:
-  format: json
-state:
-  dir: {state}
-  commit_interval: 200ms
-metrics:
-  listen: 127.0.0.1:0
-log:
-  level: info
+EXTRA_CONFIG = """
 time:
   allowed_lateness: 1s
 policies:
   consent_default: granted
   frequency_caps: []
-  quiet_hours: {{ enabled: false }}
+  quiet_hours: { enabled: false }
   after_order_pause: 0s
 journeys:
   - name: cart_reminder
     trigger: cart_abandonment
     steps:
-      - {{ delay: 2s, channels: [app_push, email], template: cart_push_1 }}
-      - {{ delay: 4s, channels: [email], template: cart_email_1 }}
+      - { delay: 2s, channels: [app_push, email], template: cart_push_1 }
+      - { delay: 4s, channels: [email], template: cart_email_1 }
   - name: signup_reminder
     trigger: signup_abandonment
     grace: 1s
     steps:
-      - {{ delay: 2s, channels: [email], template: signup_benefits }}
+      - { delay: 2s, channels: [email], template: signup_benefits }
   - name: replenishment
     trigger: replenishment
-    cycles: {{ lead_days: 3, by_category: {{ skincare: 30 }} }}
+    cycles: { lead_days: 3, by_category: { skincare: 30 } }
     steps:
-      - {{ delay: 0s, channels: [email], template: replenish_1 }}
+      - { delay: 0s, channels: [email], template: replenish_1 }
   - name: shipping_delay
     trigger: shipping_delay
     transactional: true
     shipping_grace: 2s
     steps:
-      - {{ delay: 0s, channels: [email], template: shipping_sorry }}
+      - { delay: 0s, channels: [email], template: shipping_sorry }
 """
 
 
@@ -71,7 +56,7 @@ def main():
     broker = h.Broker(work)
     engine = None
     try:
-        engine = h.Engine(work, CONFIG.format(bootstrap=broker.bootstrap, state=work + "/state"))
+        engine = h.Engine(work, h.engine_config(broker.bootstrap, work + "/state", "beckon-it", extra=EXTRA_CONFIG))
         t = h.now_ms()
         day = 24 * 3600 * 1000
         cart = {"items": [{"sku": "LIP-01", "quantity": 1, "unit_price": 19.5, "category": "makeup"}],

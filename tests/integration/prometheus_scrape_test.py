@@ -13,7 +13,6 @@ Every wait is bounded; all processes are stopped at the end."""
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -29,23 +28,7 @@ PROMETHEUS = os.environ.get("PROMETHEUS_BIN", "/usr/bin/prometheus")
 ALERTS = os.path.join(ROOT, "deploy", "prometheus", "alerts.yml")
 DASHBOARD = os.path.join(ROOT, "deploy", "grafana", "beckon-dashboard.json")
 
-CONFIG = """
-kafka:
-  bootstrap_servers: {bootstrap}
-  group_id: beckon-prom-it
-inputs:
-  - topic: shop.events
-    format: auto
-output:
-  format: json
-state:
-  dir: {state}
-  commit_interval: 200ms
-metrics:
-  listen: 127.0.0.1:{port}
-log:
-  level: info
-"""
+
 
 PROM_CONFIG = """
 global:
@@ -111,14 +94,7 @@ class Prometheus:
         return r["data"]["result"]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        h.stop_process(self.proc, self.log, 20)
 
     def output(self):
         with open(self.log.name) as f:
@@ -149,7 +125,7 @@ def main():
     prom = None
     try:
         port = free_port()
-        engine = h.Engine(work, CONFIG.format(bootstrap=broker.bootstrap, state=work + "/state", port=port))
+        engine = h.Engine(work, h.engine_config(broker.bootstrap, work + "/state", "beckon-prom-it", listen=f"127.0.0.1:{port}"))
         ops = f"http://127.0.0.1:{port}"
         h.wait_for(lambda: http_get(ops + "/healthz")[0] == 200, 30, "/healthz 200", alive=engine.check_alive)
         status, body = http_get(ops + "/healthz")

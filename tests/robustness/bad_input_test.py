@@ -19,25 +19,12 @@ import beckon_harness as h
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FLATC = os.environ.get("FLATC_BIN", "flatc")
 
-CONFIG = """
-kafka:
-  bootstrap_servers: {bootstrap}
-  group_id: beckon-bad-input
-inputs:
-  - topic: shop.events
-    format: auto
-output:
-  format: json
-state:
-  dir: {state}
-  commit_interval: 200ms
+EXTRA_CONFIG = """
 processing:
   max_message_bytes: 64KiB
-metrics:
-  listen: 127.0.0.1:0
 policies:
   consent_default: granted
-  quiet_hours: {{ enabled: false }}
+  quiet_hours: { enabled: false }
 """
 
 DAY = 86_400_000
@@ -68,7 +55,8 @@ def main():
     broker = h.Broker(work, partitions=2)
     engine = None
     try:
-        engine = h.Engine(work, CONFIG.format(bootstrap=broker.bootstrap, state=work + "/state"), name="bad")
+        engine = h.Engine(work, h.engine_config(broker.bootstrap, work + "/state", "beckon-bad-input", extra=EXTRA_CONFIG),
+                          name="bad")
         now = h.now_ms()
         ev = {"event_id": "fb-1", "customer_id": "c-fb", "timestamp_ms": now, "body_type": "ShipmentDelayed",
               "body": {"order_id": "o-fb", "new_eta_ms": now + DAY, "reason": "storm"}}

@@ -33,33 +33,19 @@ TOPIC_A = "crash.in.a"
 TOPIC_B = "crash.in.b"
 CHANNELS = ["email", "sms", "app_push", "web_push", "whatsapp", "ads_audience"]
 
-CONFIG = """
-kafka:
-  bootstrap_servers: {bootstrap}
-  group_id: {group}
-  properties:
-    session.timeout.ms: 6000
-    heartbeat.interval.ms: 500
-inputs:
-  - topic: {topic}
-    format: json
-output:
-  format: json
-  topic_prefix: {prefix}
-  dead_letter_topic: {prefix}dlq
-state:
-  dir: {state}
-  commit_interval: 100ms
+EXTRA_CONFIG = """
 processing:
   replay: true
-metrics:
-  listen: 127.0.0.1:0
-log:
-  level: info
 policies:
   consent_default: granted
-  quiet_hours: {{ enabled: false }}
+  quiet_hours: { enabled: false }
 """
+
+
+def config(bootstrap, group, topic, prefix, state):
+    return h.engine_config(bootstrap, state, group, topic=topic, input_format="json", commit_interval="100ms",
+                           kafka_properties={"session.timeout.ms": 6000, "heartbeat.interval.ms": 500},
+                           topic_prefix=prefix, extra=EXTRA_CONFIG)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,8 +303,8 @@ def main():
 
         # Run A: crash-free.
         state_a, state_b = os.path.join(work, "state-a"), os.path.join(work, "state-b")
-        cfg_a = CONFIG.format(bootstrap=bootstrap, group="crash-a", topic=TOPIC_A, prefix="run_a.", state=state_a)
-        cfg_b = CONFIG.format(bootstrap=bootstrap, group="crash-b", topic=TOPIC_B, prefix="run_b.", state=state_b)
+        cfg_a = config(bootstrap, "crash-a", TOPIC_A, "run_a.", state_a)
+        cfg_b = config(bootstrap, "crash-b", TOPIC_B, "run_b.", state_b)
         t0 = time.time()
         engine = h.Engine(work, cfg_a, name="run-a")
         consumed_a = wait_drained(engine, metrics_port(engine), expected=EVENTS)

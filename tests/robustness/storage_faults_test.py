@@ -18,26 +18,9 @@ import time
 
 import beckon_harness as h
 
-CONFIG = """
-kafka:
-  bootstrap_servers: {bootstrap}
-  group_id: {group}
-  properties:
-    session.timeout.ms: 6000
-inputs:
-  - topic: {topic}
-    format: json
-output:
-  format: json
-  topic_prefix: {prefix}
-  dead_letter_topic: {prefix}dlq
-state:
-  dir: {state}
-  commit_interval: 100ms
+EXTRA_CONFIG = """
 processing:
   replay: {replay}
-metrics:
-  listen: 127.0.0.1:0
 policies:
   consent_default: granted
   quiet_hours: {{ enabled: false }}
@@ -56,7 +39,9 @@ CHANNELS = ["email"]
 
 
 def config(bootstrap, group, topic, prefix, state, replay="true"):
-    return CONFIG.format(bootstrap=bootstrap, group=group, topic=topic, prefix=prefix, state=state, replay=replay)
+    return h.engine_config(bootstrap, state, group, topic=topic, input_format="json", commit_interval="100ms",
+                           kafka_properties={"session.timeout.ms": 6000}, topic_prefix=prefix,
+                           extra=EXTRA_CONFIG.format(replay=replay))
 
 
 def expect_refusal(work, bootstrap, state, what):
