@@ -6,6 +6,7 @@
 //   timer lateness live-mode Worker with N pending timers, fired-minus-due of timers firing
 // and prints a table, or one JSON object with --json. See bench/README.md.
 
+#include <array>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -164,14 +165,17 @@ class CountingObserver final : public pipeline::WorkerObserver {
   }
   void on_action(const journey::Action&) override { ++actions; }
   void on_suppressed(const journey::Suppression&) override { ++suppressed; }
-  void on_commit(double seconds, size_t, size_t) override {
+  void on_commit(double seconds, size_t bytes, size_t entries) override {
     ++commits;
+    commit_bytes += bytes;
+    commit_entries += entries;
     commit_seconds += seconds;
     max_commit_seconds = std::max(max_commit_seconds, seconds);
   }
   uint64_t consumed = 0, dead_letters = 0, timers_scheduled = 0, timers_fired = 0, actions = 0, suppressed = 0,
            commits = 0;
   double commit_seconds = 0, max_commit_seconds = 0;
+  uint64_t commit_bytes = 0, commit_entries = 0;
   bool measuring = false;
   std::vector<double> lateness_ms;  // as the worker reports it (ms, wall time at the start of a firing pass)
 };
@@ -242,6 +246,7 @@ struct Params {
   double timer_spread_s = 600;
   double timer_window_s = 20;
   int poll_timeout_ms = 100;
+  int commit_interval_ms = 1000;  // state.commit_interval of every run
   uint64_t seed = 42;
   bool json = false;
   bool skip_e2e = false;
@@ -249,6 +254,7 @@ struct Params {
   bool skip_timers = false;
   bool no_preload = false;
   bool no_prefetch = false;
+  bool warm_cache = false;
   bool skip_engine = false;
   std::string state_dir;
 };
@@ -337,7 +343,7 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   CountingObserver observer;
   pipeline::WorkerOptions wo;
   wo.replay = true;
-  wo.commit_interval = Millis(1000);
+  wo.commit_interval = Millis(p.commit_interval_ms);
   wo.cache_entries = p.cache_entries;  // one worker: the whole state.cache_entries
   pipeline::Worker worker(*store, cfg, *local_time, clock, sink, observer, wo);
   const auto preload0 = Clk::now();
@@ -363,7 +369,29 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   for (size_t i = 0; i < w.size(); ++i) keys[i] = customer_name(w.customer(i));
   std::vector<pipeline::InputMessage> batch;
   batch.reserve(kBatch);
+  double warm_secs = 0;
+  if (p.warm_cache) {
+    // Every customer's state in the cache before the clock starts, as in an engine that has run
+    // long enough to have seen each of them (needs cache_entries >= customers to keep them all).
+    const auto w0 = Clk::now();
+    std::vector<std::string> names;
+    for (uint64_t c0 = 0; c0 < p.customers; c0 += kBatch) {
+      names.clear();
+      batch.clear();
+      for (uint64_t c = c0; c < std::min<uint64_t>(p.customers, c0 + kBatch); ++c) names.push_back(customer_name(c));
+      for (uint64_t c = c0; c < std::min<uint64_t>(p.customers, c0 + kBatch); ++c) {
+        const std::string& n = names[c - c0];
+        batch.push_back(pipeline::InputMessage{topic, PartitionId(partition_of(c, p.partitions)), Offset(0),
+                                               {reinterpret_cast<const uint8_t*>(n.data()), n.size()},
+                                               {}, codec::InputFormat::kAuto});
+      }
+      worker.prefetch(batch);
+    }
+    warm_secs = seconds_since(w0);
+  }
   reset_peak_rss();
+  // Wall time by phase of the loop (one clock read per phase per 1024-message batch).
+  std::array<Clk::duration, 4> phase{};
   const auto t0 = Clk::now();
   const double cpu0 = thread_cpu_seconds();
   for (size_t start = 0; start < w.size(); start += kBatch) {
@@ -375,10 +403,19 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
                                              {reinterpret_cast<const uint8_t*>(keys[i].data()), keys[i].size()},
                                              w.payload(i), codec::InputFormat::kAuto});
     }
+    auto ta = Clk::now();
     if (!p.no_prefetch) worker.prefetch(batch);
+    auto tb = Clk::now();
     for (const pipeline::InputMessage& m : batch) check(worker.process(m), "process");
+    auto tc = Clk::now();
     check(worker.fire_due_timers(), "fire_due_timers");
+    auto td = Clk::now();
     if (worker.commit_due()) check(worker.commit().status(), "commit");
+    auto te = Clk::now();
+    phase[0] += tb - ta;
+    phase[1] += tc - tb;
+    phase[2] += td - tc;
+    phase[3] += te - td;
   }
   check(worker.commit().status(), "final commit");
   const double secs = seconds_since(t0);
@@ -391,6 +428,7 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   r["events_per_s"] = static_cast<double>(w.size()) / secs;
   const double hits = static_cast<double>(worker.cache_hits()), misses = static_cast<double>(worker.cache_misses());
   r["preload_seconds"] = preload_secs;
+  r["warm_cache_seconds"] = warm_secs;
   r["cache_hits"] = worker.cache_hits();
   r["cache_misses"] = worker.cache_misses();
   r["cache_hit_ratio"] = hits + misses > 0 ? hits / (hits + misses) : 0.0;
@@ -407,6 +445,12 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   r["commits"] = observer.commits;
   r["commit_seconds_total"] = observer.commit_seconds;
   r["commit_seconds_max"] = observer.max_commit_seconds;
+  r["phase_seconds"] = {{"prefetch", std::chrono::duration<double>(phase[0]).count()},
+                        {"process", std::chrono::duration<double>(phase[1]).count()},
+                        {"fire_due_timers", std::chrono::duration<double>(phase[2]).count()},
+                        {"commit", std::chrono::duration<double>(phase[3]).count()}};
+  r["commit_bytes_total"] = observer.commit_bytes;      // WriteBatch data size, all commits
+  r["commit_entries_total"] = observer.commit_entries;  // puts and deletes, all commits
   r["peak_rss_bytes"] = peak_rss();
   return r;
 }
@@ -427,7 +471,7 @@ json run_timers(const Params& p, const std::string& dir) {
   CountingObserver observer;
   pipeline::WorkerOptions wo;
   wo.replay = false;
-  wo.commit_interval = Millis(1000);
+  wo.commit_interval = Millis(p.commit_interval_ms);
   wo.cache_entries = p.cache_entries;  // one worker: the whole state.cache_entries
   pipeline::Worker worker(*store, cfg, *local_time, clock, sink, observer, wo);
   for (int i = 0; i < p.partitions; ++i) {
@@ -648,7 +692,7 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
     cfg.kafka.group_id = "bench-e2e";
     cfg.inputs = {{topic, config::InputFormat::kAuto}};
     cfg.state.dir = dir;
-    cfg.state.commit_interval = Millis(1000);
+    cfg.state.commit_interval = Millis(p.commit_interval_ms);
     cfg.state.cache_entries = p.cache_entries;
     cfg.processing.workers = p.e2e_workers;
     cfg.processing.replay = true;
@@ -734,6 +778,8 @@ int main(int argc, char** argv) {
   cli.add_option("--timer-spread", p.timer_spread_s, "pending timers' due times spread over S seconds")
       ->capture_default_str();
   cli.add_option("--timer-window", p.timer_window_s, "seconds measured per lateness mode")->capture_default_str();
+  cli.add_option("--commit-interval-ms", p.commit_interval_ms, "state.commit_interval (durable commits) of every run")
+      ->capture_default_str();
   cli.add_option("--poll-timeout-ms", p.poll_timeout_ms, "ingest runner poll timeout mirrored in the lateness run")
       ->capture_default_str();
   cli.add_option("--seed", p.seed, "workload seed")->capture_default_str();
@@ -745,6 +791,7 @@ int main(int argc, char** argv) {
   cli.add_flag("--skip-engine", p.skip_engine, "skip the Worker run (e.g. to profile the e2e run alone)");
   cli.add_flag("--no-preload", p.no_preload,
                "start naive/engine stores empty instead of holding a state for every customer");
+  cli.add_flag("--warm-cache", p.warm_cache, "engine run: load every customer's state into the cache before timing");
   cli.add_flag("--no-prefetch", p.no_prefetch,
                "engine run: no batched state reads from the message keys (Worker::prefetch)");
   CLI11_PARSE(cli, argc, argv);
@@ -778,6 +825,7 @@ int main(int argc, char** argv) {
                  {"partitions", p.partitions}, {"e2e_workers", p.e2e_workers},   {"cache_entries", p.cache_entries},
                  {"event_rate", p.event_rate},   {"timer_spread_s", p.timer_spread_s},
                  {"timer_window_s", p.timer_window_s}, {"poll_timeout_ms", p.poll_timeout_ms},
+                 {"commit_interval_ms", p.commit_interval_ms},
                  {"seed", p.seed},               {"skip_e2e", p.skip_e2e}, {"preload", !p.no_preload},
                  {"prefetch", !p.no_prefetch},
                  {"build_type", BECKON_BENCH_BUILD_TYPE}};
