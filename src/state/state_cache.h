@@ -21,11 +21,18 @@ namespace beckon::state {
 // Codec for StateCache values:
 //   static void encode(const V& value, std::string& out);   // replaces out's contents
 //   static Status decode(std::string_view bytes, V& out);    // out is default-constructed
+//   static void touch(const V& value);                        // optional, see prefetch()
 template <typename V, typename Codec>
 concept StateCodec = requires(const V& cv, V& v, std::string& out, std::string_view bytes) {
   Codec::encode(cv, out);
   { Codec::decode(bytes, v) } -> std::same_as<Status>;
 };
+
+// Asks the CPU to start loading the `bytes` at `p` (no effect on program state).
+inline void prefetch_lines(const void* p, size_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
+}
 
 // Write-back cache of decoded customer values of ONE partition, in front of the Store.
 //
@@ -101,16 +108,42 @@ class StateCache {
   // that follow hit. A hint (e.g. the message keys of a consumed batch): customers never asked
   // for stay cached as clean entries. A customer whose value cannot be read or decoded is left
   // out, so its get() reports the error. Nothing is evicted.
+  //
+  // The lookups of a batch are staged so that their memory loads overlap instead of waiting on
+  // each other: hash every key and start loading its index slot, then start loading the entries
+  // the slots name, then look up (from cache) and start loading the cached values (and, through
+  // Codec::touch when the codec has it, what they point to). The get() calls of the batch then
+  // find their index slot, entry and value in the CPU cache.
   void prefetch(std::span<const std::string_view> customers) {
     batch_entries_.clear();
     batch_keys_.clear();
-    for (std::string_view c : customers) {
+    const size_t n = customers.size();
+    hashes_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      hashes_[i] = stable_hash64(customers[i]);
+      if (!index_.empty()) __builtin_prefetch(&index_[hashes_[i] & mask()]);
+    }
+    if (!index_.empty()) {
+      for (size_t i = 0; i < n; ++i) {
+        const Slot s = index_[hashes_[i] & mask()];
+        if (s.entry != kNoEntry) __builtin_prefetch(&entry_at(s.entry - 1));
+      }
+    }
+    hits_scratch_.clear();
+    for (size_t i = 0; i < n; ++i) {
+      const std::string_view c = customers[i];
       if (c.empty()) continue;
-      const uint64_t h = stable_hash64(c);
-      if (find(c, h) != nullptr) continue;
-      Entry& e = insert(c, h);
+      if (Entry* e = find(c, hashes_[i])) {
+        prefetch_lines(&e->value, sizeof(V));
+        hits_scratch_.push_back(e);
+        continue;
+      }
+      Entry& e = insert(c, hashes_[i]);
       e.prefetched = true;
       batch_entries_.push_back(&e);
+    }
+    if constexpr (requires(const V& v) { Codec::touch(v); }) {
+      for (const Entry* e : hits_scratch_) Codec::touch(e->value);
     }
     if (batch_entries_.empty()) return;
     for (Entry* e : batch_entries_) batch_keys_.push_back(e->key);
@@ -235,8 +268,8 @@ class StateCache {
  private:
   enum class EntryState : uint8_t { kClean, kDirty, kDeleted };
 
+  // The fields a lookup reads come first (one cache line with a short key), the value last.
   struct Entry {
-    V value{};
     std::string key;
     uint64_t hash = 0;
     uint64_t version = 0;  // bumped by every change
@@ -248,6 +281,7 @@ class StateCache {
     bool in_changed = false;
     bool referenced = false;  // used since the last eviction sweep passed it
     bool prefetched = false;  // loaded by prefetch() and not yet asked for
+    V value{};
   };
 
   // One index slot: entry number + 1 (0 = empty) and the hash's high 32 bits.
@@ -404,7 +438,9 @@ class StateCache {
   size_t hand_ = 0;              // CLOCK position
   Entry* last_ = nullptr;        // entry of the last get()/erase()
   std::string scratch_;
-  std::vector<Entry*> batch_entries_;  // prefetch() scratch
+  std::vector<Entry*> batch_entries_;  // prefetch() scratch: entries to load from the store
+  std::vector<Entry*> hits_scratch_;   // prefetch() scratch: entries already cached
+  std::vector<uint64_t> hashes_;       // prefetch() scratch: key hashes
   std::vector<std::string_view> batch_keys_;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
