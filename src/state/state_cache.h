@@ -203,7 +203,16 @@ class StateCache {
       return a.entry->key < b.entry->key;
     });
     for (size_t i = 0; i < order_.size(); ++i) changed_[i] = order_[i].entry;
-    for (Entry* e : changed_) {
+    // Key order is random memory order: start loading the values a few entries ahead (and
+    // what they point to a little later), so encoding overlaps the misses of the next ones.
+    constexpr size_t kValueAhead = 16, kTouchAhead = 8;
+    const size_t n = changed_.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kValueAhead < n) prefetch_lines(&changed_[i + kValueAhead]->value, sizeof(V));
+      if constexpr (requires(const V& v) { Codec::touch(v); }) {
+        if (i + kTouchAhead < n) Codec::touch(changed_[i + kTouchAhead]->value);
+      }
+      Entry* e = changed_[i];
       if (e->state == EntryState::kDirty) {
         Codec::encode(e->value, scratch_);
         batch.put_customer(partition_, e->key, scratch_);
