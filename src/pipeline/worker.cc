@@ -264,8 +264,9 @@ Result<std::vector<CommittedOffset>> Worker::commit(std::optional<Millis> flush_
     return s;
   }
   // 2. One batch: state, timers, offsets, frontiers of every owned partition.
-  // Sized like the last commit (plus a quarter): commits of a busy worker are tens of MB.
-  state::CommitBatch batch(store_, last_commit_bytes_ + last_commit_bytes_ / 4);
+  if (!batch_) batch_ = std::make_unique<state::CommitBatch>(store_);
+  state::CommitBatch& batch = *batch_;
+  batch.clear();
   std::vector<CommittedOffset> offsets;
   for (auto& [_, p] : partitions_) {
     p->cache.flush_to(batch);
@@ -281,7 +282,6 @@ Result<std::vector<CommittedOffset>> Worker::commit(std::optional<Millis> flush_
   }
   const size_t bytes = batch.bytes();
   const size_t entries = batch.count();
-  last_commit_bytes_ = bytes;
   if (Status s = store_.commit(batch); !s) {
     observer_.on_commit_failed();
     return s;

@@ -141,7 +141,9 @@ class Worker {
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
   WallTime last_commit_;
   uint64_t processed_ = 0;
-  size_t last_commit_bytes_ = 0;
+  // Reused by every commit: its buffer keeps the capacity of the largest commit so far, so a
+  // commit neither regrows tens of MB nor has the kernel zero fresh pages for them.
+  std::unique_ptr<state::CommitBatch> batch_;
   Stats stats_;
   mutable std::mutex published_mu_;
   std::vector<std::pair<PartitionId, EventTime>> published_frontiers_;

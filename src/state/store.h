@@ -72,6 +72,7 @@ class CommitBatch {
   size_t bytes() const;
   size_t count() const;
   bool empty() const { return count() == 0; }
+  // Empties the batch; its buffer keeps its capacity for the next use.
   void clear();
 
  private:
