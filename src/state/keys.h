@@ -1,21 +1,27 @@
 #pragma once
-
 // Byte layout of every key the state store writes. All keys start with the partition as a
 // 4-byte big-endian number, so one partition's data is one contiguous key range in every column
 // family and a partition can be dropped, copied or restored as a unit.
 //
 //   customers CF : [partition BE32][customer bytes]                                -> encoded value
-//   timers CF    : [partition BE32][due BE64, sign bit flipped][len BE16][customer][timer id BE64]
-//                                                                                  -> "" (unused)
+//   timers CF    : [partition BE32][bucket BE64]                                   -> timer records
 //   offsets CF   : [partition BE32][0x01][topic]                                   -> offset BE64
 //                  [partition BE32][0x02][meta key]                                -> raw bytes
 //
-// Flipping the sign bit of the due time makes the bytewise order of keys equal the numeric
-// order of due times, negative ones first. Within one due time, timers order by customer id
-// length, then customer id bytes (unsigned), then timer id: TimerKey::operator< is that order.
+// A timer is identified by its timer key [due BE64, sign bit flipped][len BE16][customer]
+// [timer id BE64]. Flipping the sign bit of the due time makes the bytewise order of timer keys
+// equal the numeric order of due times, negative ones first. Within one due time, timers order
+// by customer id length, then customer id bytes (unsigned), then timer id.
+//
+// The timers CF holds one RocksDB key per partition and bucket of kTimerBucketMs of due time
+// (the flipped due bits rounded down to a multiple of the width), not one per timer: its value
+// is the bucket's timers as records [op 1 byte][timer key], and a commit adds one merge operand
+// per bucket it changes (records 'P' put or 'D' delete, applied in order; timer_buckets.h). A
+// merged value holds only put records, in timer key order. A commit that schedules or cancels
+// a hundred thousand timers therefore writes a few hundred RocksDB entries, not a hundred
+// thousand.
 //
 // Header-only, no state; every function is thread-safe.
-
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -97,51 +103,65 @@ inline EventTime due_from_bits(uint64_t bits) {
   return EventTime(static_cast<int64_t>(bits ^ (uint64_t{1} << 63)));
 }
 
-// Requires customer.size() <= kMaxTimerCustomerBytes (callers validate; longer ids are cut).
-inline void encode_timer_key(PartitionId p, EventTime due, std::string_view customer, uint64_t id,
-                             std::string& out) {
-  if (customer.size() > kMaxTimerCustomerBytes) customer = customer.substr(0, kMaxTimerCustomerBytes);
+// Width of a timers CF bucket in due time: wide enough that one commit touches few buckets,
+// narrow enough that reading the bucket at the head of the queue stays small.
+inline constexpr uint64_t kTimerBucketMs = 60'000;
+inline constexpr size_t kTimerBucketKeyBytes = kPartitionBytes + 8;
+inline constexpr char kTimerPut = 'P';
+inline constexpr char kTimerDelete = 'D';
+
+inline uint64_t bucket_bits(uint64_t due_bits) { return due_bits - due_bits % kTimerBucketMs; }
+
+inline void encode_timer_bucket_key(PartitionId p, uint64_t bucket, std::string& out) {
   out.clear();
-  out.reserve(kPartitionBytes + 8 + 2 + customer.size() + 8);
   put_be32(out, partition_bits(p));
+  put_be64(out, bucket);
+}
+inline std::string timer_bucket_key(PartitionId p, EventTime due) {
+  std::string out;
+  encode_timer_bucket_key(p, bucket_bits(due_bits(due)), out);
+  return out;
+}
+
+// Appends the timer key (no partition). Customer ids longer than kMaxTimerCustomerBytes are cut
+// to that length (callers validate).
+inline void append_timer_key(std::string& out, EventTime due, std::string_view customer, uint64_t id) {
+  if (customer.size() > kMaxTimerCustomerBytes) customer = customer.substr(0, kMaxTimerCustomerBytes);
   put_be64(out, due_bits(due));
   put_be16(out, static_cast<uint16_t>(customer.size()));
   out.append(customer);
   put_be64(out, id);
 }
-inline std::string timer_key(PartitionId p, EventTime due, std::string_view customer, uint64_t id) {
+inline std::string timer_key(EventTime due, std::string_view customer, uint64_t id) {
   std::string out;
-  encode_timer_key(p, due, customer, id, out);
+  append_timer_key(out, due, customer, id);
   return out;
 }
-
-// The smallest timer key of partition `p` with due time >= `due`.
-inline std::string timer_seek_key(PartitionId p, EventTime due) {
+// The smallest timer key with due time >= `due`.
+inline std::string timer_seek_key(EventTime due) {
   std::string out;
-  put_be32(out, partition_bits(p));
   put_be64(out, due_bits(due));
   return out;
 }
 
 struct DecodedTimerKey {
-  PartitionId partition;
   EventTime due;
-  std::string_view customer;  // points into the decoded key
+  std::string_view customer;  // points into the decoded bytes
   uint64_t id = 0;
 };
-
-// nullopt when `key` is not a well-formed timer key.
-inline std::optional<DecodedTimerKey> decode_timer_key(std::string_view key) {
-  constexpr size_t kFixed = kPartitionBytes + 8 + 2 + 8;
-  if (key.size() < kFixed) return std::nullopt;
-  const char* d = key.data();
-  size_t len = get_be16(d + 12);
-  if (key.size() != kFixed + len) return std::nullopt;
+// Reads one timer key at the start of `in`; its size into *size. nullopt when `in` does not
+// start with a well-formed timer key.
+inline std::optional<DecodedTimerKey> decode_timer_key(std::string_view in, size_t* size) {
+  constexpr size_t kFixed = 8 + 2 + 8;
+  if (in.size() < kFixed) return std::nullopt;
+  const char* d = in.data();
+  const size_t len = get_be16(d + 8);
+  if (in.size() < kFixed + len) return std::nullopt;
   DecodedTimerKey out;
-  out.partition = decode_partition(key);
-  out.due = due_from_bits(get_be64(d + 4));
-  out.customer = key.substr(14, len);
-  out.id = get_be64(d + 14 + len);
+  out.due = due_from_bits(get_be64(d));
+  out.customer = in.substr(10, len);
+  out.id = get_be64(d + 10 + len);
+  *size = kFixed + len;
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "state/keys.h"
+#include "state/timer_buckets.h"
 
 namespace beckon::state {
 namespace {
@@ -87,13 +88,20 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf, const StoreOptions& so,
       o.memtable_prefix_bloom_size_ratio = 0.02;
       break;
     case Cf::kTimers:
-      // Ordered scans within one partition plus point checks of single timers: the partition is
-      // the prefix; whole keys are in the filter too.
+      // Buckets of timers (keys.h): ordered scans within one partition (the prefix), commits add
+      // merge operands, compactions merge them and drop buckets that have emptied.
       t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
       t.whole_key_filtering = true;
       o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kPartitionBytes));
       o.memtable_prefix_bloom_size_ratio = 0.02;
       o.memtable_whole_key_filtering = true;
+      o.merge_operator = timer_bucket_merge_operator();
+      // RocksDB runs a compaction filter on stored values, not on what a merge produces in the
+      // same compaction: a bucket that empties is dropped the next time its file is compacted.
+      // Files older than a day are recompacted (the CF is small), so empty buckets last a day
+      // at most; scans skip them meanwhile.
+      o.compaction_filter = empty_timer_bucket_filter();
+      o.periodic_compaction_seconds = 24 * 3600;
       break;
     case Cf::kOffsets:
     case Cf::kDefault:
@@ -123,12 +131,41 @@ void CommitBatch::delete_customer(PartitionId p, std::string_view customer) {
   batch_->Delete(store_->cf(Cf::kCustomers), slice(key_)).PermitUncheckedError();
 }
 void CommitBatch::put_timer(PartitionId p, EventTime due, std::string_view customer, uint64_t id) {
-  keys::encode_timer_key(p, due, customer, id, key_);
-  batch_->Put(store_->cf(Cf::kTimers), slice(key_), rocksdb::Slice()).PermitUncheckedError();
+  timer_record(p, due, customer, id, keys::kTimerPut);
 }
 void CommitBatch::delete_timer(PartitionId p, EventTime due, std::string_view customer, uint64_t id) {
-  keys::encode_timer_key(p, due, customer, id, key_);
-  batch_->Delete(store_->cf(Cf::kTimers), slice(key_)).PermitUncheckedError();
+  timer_record(p, due, customer, id, keys::kTimerDelete);
+}
+void CommitBatch::timer_record(PartitionId p, EventTime due, std::string_view customer, uint64_t id, char op) {
+  keys::encode_timer_bucket_key(p, keys::bucket_bits(keys::due_bits(due)), key_);
+  size_t i = last_timer_op_;
+  if (i >= timer_ops_used_ || timer_ops_[i].key != key_) {
+    auto [it, added] = timer_op_index_.try_emplace(key_, timer_ops_used_);
+    i = it->second;
+    if (added) {
+      if (timer_ops_used_ == timer_ops_.size()) timer_ops_.emplace_back();
+      TimerOperand& fresh = timer_ops_[timer_ops_used_++];
+      fresh.key = key_;
+      fresh.records.clear();
+      timer_ops_bytes_ += key_.size();
+    }
+    last_timer_op_ = i;
+  }
+  std::string& records = timer_ops_[i].records;
+  const size_t before = records.size();
+  records.push_back(op);
+  keys::append_timer_key(records, due, customer, id);
+  timer_ops_bytes_ += records.size() - before;
+}
+void CommitBatch::seal() {
+  for (size_t i = 0; i < timer_ops_used_; ++i) {
+    batch_->Merge(store_->cf(Cf::kTimers), slice(timer_ops_[i].key), slice(timer_ops_[i].records))
+        .PermitUncheckedError();
+  }
+  timer_ops_used_ = 0;
+  timer_ops_bytes_ = 0;
+  last_timer_op_ = 0;
+  timer_op_index_.clear();
 }
 void CommitBatch::put_offset(PartitionId p, std::string_view topic, Offset next) {
   batch_->Put(store_->cf(Cf::kOffsets), slice(keys::offset_key(p, topic)),
@@ -142,9 +179,15 @@ void CommitBatch::put_meta(PartitionId p, std::string_view key, std::string_view
 void CommitBatch::delete_meta(PartitionId p, std::string_view key) {
   batch_->Delete(store_->cf(Cf::kOffsets), slice(keys::meta_key(p, key))).PermitUncheckedError();
 }
-size_t CommitBatch::bytes() const { return batch_->GetDataSize(); }
-size_t CommitBatch::count() const { return static_cast<size_t>(batch_->Count()); }
-void CommitBatch::clear() { batch_->Clear(); }
+size_t CommitBatch::bytes() const { return batch_->GetDataSize() + timer_ops_bytes_; }
+size_t CommitBatch::count() const { return static_cast<size_t>(batch_->Count()) + timer_ops_used_; }
+void CommitBatch::clear() {
+  batch_->Clear();
+  timer_ops_used_ = 0;
+  timer_ops_bytes_ = 0;
+  last_timer_op_ = 0;
+  timer_op_index_.clear();
+}
 
 // ---- Store: open/close ---------------------------------------------------------------------
 
@@ -305,12 +348,14 @@ void Store::multi_get_customers(PartitionId p, std::span<const std::string_view>
 }
 
 Result<bool> Store::has_timer(PartitionId p, EventTime due, std::string_view customer, uint64_t id) {
-  std::string key = keys::timer_key(p, due, customer, id);
-  rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kTimers), slice(key), &value);
-  if (s.ok()) return true;
-  if (s.IsNotFound()) return false;
-  return from_rocksdb(s, "reading timer");
+  bool found = false;
+  const std::string want = keys::timer_key(due, customer, id);
+  Status s = scan_timers_impl(p, want, /*skip_start=*/false, 1,
+                              [&](EventTime d, std::string_view c, uint64_t i) {
+                                found = d == due && c == customer.substr(0, keys::kMaxTimerCustomerBytes) && i == id;
+                              });
+  if (!s) return s;
+  return found;
 }
 
 Result<std::optional<Offset>> Store::load_offset(PartitionId p, std::string_view topic) {
@@ -356,6 +401,7 @@ Result<std::optional<std::string>> Store::load_meta(PartitionId p, std::string_v
 Status Store::commit(CommitBatch& batch) {
   if (batch.store_ != this) return Status::invalid_argument("batch belongs to another store");
   disable_perf_counters();
+  batch.seal();
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_commits;
   rocksdb::Status s = db_->Write(wo, batch.batch_.get());
@@ -383,6 +429,17 @@ Status Store::flush() {
   return Status::ok();
 }
 
+Status Store::compact() {
+  if (Status s = flush(); !s) return s;
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* h : handles_) {
+    rocksdb::Status s = db_->CompactRange(o, h, nullptr, nullptr);
+    if (!s.ok()) return from_rocksdb(s, "compacting");
+  }
+  return Status::ok();
+}
+
 // ---- Store: scans --------------------------------------------------------------------------
 
 Status Store::scan_timers_impl(PartitionId p, const std::string& start, bool skip_start,
@@ -392,28 +449,47 @@ Status Store::scan_timers_impl(PartitionId p, const std::string& start, bool ski
   ro.prefix_same_as_start = true;  // stays within the partition (the prefix)
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kTimers)));
   const uint32_t part = keys::partition_bits(p);
+  const uint64_t start_bits = start.size() >= 8 ? keys::get_be64(start.data()) : 0;
+  std::string seek;
+  keys::encode_timer_bucket_key(p, keys::bucket_bits(start_bits), seek);
+  const auto malformed = [&](const char* what) {
+    return Status::corruption(std::string("timer index of partition ") + std::to_string(p.value()) + ": " + what);
+  };
   size_t n = 0;
-  it->Seek(slice(start));
-  if (skip_start && it->Valid() && view(it->key()) == start) it->Next();
-  for (; it->Valid() && n < limit; it->Next()) {
+  for (it->Seek(slice(seek)); it->Valid() && n < limit; it->Next()) {
     std::string_view k = view(it->key());
     if (k.size() < keys::kPartitionBytes || keys::get_be32(k.data()) != part) break;
-    std::optional<keys::DecodedTimerKey> d = keys::decode_timer_key(k);
-    if (!d) return Status::corruption("malformed timer key in partition " + std::to_string(p.value()));
-    callback(d->due, d->customer, d->id);
-    ++n;
+    if (k.size() != keys::kTimerBucketKeyBytes) {
+      return malformed("a key that is not a bucket key (a store written by an older beckon keeps one key per timer)");
+    }
+    // A merged bucket: put records in ascending timer key order (timer_buckets.h).
+    std::string_view records = view(it->value());
+    std::string_view previous;
+    while (!records.empty() && n < limit) {
+      size_t size = 0;
+      std::optional<keys::DecodedTimerKey> d;
+      if (records[0] == keys::kTimerPut) d = keys::decode_timer_key(records.substr(1), &size);
+      if (!d) return malformed("a malformed timer record");
+      const std::string_view key = records.substr(1, size);
+      if (!previous.empty() && !(previous < key)) return malformed("timer records out of order");
+      previous = key;
+      records.remove_prefix(1 + size);
+      if (key < std::string_view(start) || (skip_start && key == start)) continue;
+      callback(d->due, d->customer, d->id);
+      ++n;
+    }
   }
   if (!it->status().ok()) return from_rocksdb(it->status(), "scanning timers");
   return Status::ok();
 }
 
 Status Store::scan_timers(PartitionId p, EventTime from, size_t limit, const TimerCallback& callback) {
-  return scan_timers_impl(p, keys::timer_seek_key(p, from), false, limit, callback);
+  return scan_timers_impl(p, keys::timer_seek_key(from), false, limit, callback);
 }
 
 Status Store::scan_timers_from(PartitionId p, EventTime due, std::string_view customer, uint64_t id,
                                bool inclusive, size_t limit, const TimerCallback& callback) {
-  return scan_timers_impl(p, keys::timer_key(p, due, customer, id), !inclusive, limit, callback);
+  return scan_timers_impl(p, keys::timer_key(due, customer, id), !inclusive, limit, callback);
 }
 
 Status Store::scan_customers(const std::string* prefix, const CustomerCallback& callback) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -60,7 +61,9 @@ class CommitBatch {
 
   void put_customer(PartitionId p, std::string_view customer, std::string_view value);
   void delete_customer(PartitionId p, std::string_view customer);
-  // Customer ids longer than keys::kMaxTimerCustomerBytes are cut to that length.
+  // Customer ids longer than keys::kMaxTimerCustomerBytes are cut to that length. Timer changes
+  // are gathered per bucket of due time (keys.h) and enter the batch as one merge operand per
+  // bucket when the batch is committed; later changes of the same timer win.
   void put_timer(PartitionId p, EventTime due, std::string_view customer, uint64_t timer_id);
   void delete_timer(PartitionId p, EventTime due, std::string_view customer, uint64_t timer_id);
   // `next` is the next offset to consume on that partition of `topic`.
@@ -68,7 +71,8 @@ class CommitBatch {
   void put_meta(PartitionId p, std::string_view key, std::string_view value);
   void delete_meta(PartitionId p, std::string_view key);
 
-  // Approximate serialized size in bytes, and number of operations recorded.
+  // Approximate serialized size in bytes, and number of RocksDB entries (a bucket's timer
+  // changes count once).
   size_t bytes() const;
   size_t count() const;
   bool empty() const { return count() == 0; }
@@ -77,9 +81,23 @@ class CommitBatch {
 
  private:
   friend class Store;
+  void timer_record(PartitionId p, EventTime due, std::string_view customer, uint64_t id, char op);
+  // Moves the gathered timer changes into the WriteBatch (Store::commit does, before writing).
+  void seal();
+
+  struct TimerOperand {
+    std::string key;      // the bucket's key
+    std::string records;  // its changes, in order
+  };
+
   Store* store_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   std::string key_;  // scratch buffer, reused across calls
+  std::vector<TimerOperand> timer_ops_;  // [0, timer_ops_used_) hold this batch's buckets
+  size_t timer_ops_used_ = 0;
+  size_t timer_ops_bytes_ = 0;
+  size_t last_timer_op_ = 0;  // the bucket of the last timer change (most are in order)
+  std::unordered_map<std::string, size_t> timer_op_index_;  // bucket key -> timer_ops_ index
 };
 
 // Figures for the metrics probe. Figures RocksDB cannot give are 0.
@@ -124,7 +142,8 @@ class Store {
   using MultiGetCallback = std::function<void(size_t index, const Status& status, std::string_view value)>;
   void multi_get_customers(PartitionId p, std::span<const std::string_view> customers,
                            const MultiGetCallback& callback);
-  // Whether the timer exists in the store (committed). For tools and tests.
+  // Whether the timer exists in the store (committed). For tools and tests: reads the whole
+  // bucket.
   Result<bool> has_timer(PartitionId p, EventTime due, std::string_view customer, uint64_t id);
   // The next offset to consume for `topic` on partition `p`, nullopt when never committed.
   Result<std::optional<Offset>> load_offset(PartitionId p, std::string_view topic);
@@ -162,11 +181,14 @@ class Store {
 
   // Flushes memtables to SST files (tests and tools).
   Status flush();
+  // Flushes, then compacts every column family over its whole key range (tests and tools).
+  Status compact();
 
  private:
   friend class CommitBatch;
   Store() = default;
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[static_cast<int>(c)]; }
+  // `start` is a timer key (keys.h) or a prefix of one.
   Status scan_timers_impl(PartitionId p, const std::string& start, bool skip_start, size_t limit,
                           const TimerCallback& callback);
   Status scan_customers(const std::string* prefix, const CustomerCallback& callback);

@@ -168,6 +168,55 @@ TEST(Store, ScanTimersIsOrderedBoundedAndPartitionScoped) {
   EXPECT_EQ(all_timers(*store, PartitionId(1)).size(), 4u);
 }
 
+// Timers live in buckets of due time that commits change by merge operands: changes of later
+// commits win over earlier ones in memtables, SST files and after compaction, and a bucket that
+// empties is dropped by compaction.
+TEST(Store, TimerChangesMergeAcrossCommitsFlushesAndCompactions) {
+  TempDir dir;
+  using T = std::tuple<int64_t, std::string, uint64_t>;
+  const PartitionId p(3);
+  const int64_t t0 = 1767225600000;  // a bucket boundary (a multiple of 60 s)
+  {
+    auto store = open_ok(dir.sub("db"));
+    ASSERT_TRUE(store);
+    CommitBatch batch(*store);
+    batch.put_timer(p, EventTime(t0 + 10), "a", 1);
+    batch.put_timer(p, EventTime(t0 + 20), "b", 2);
+    batch.put_timer(p, EventTime(t0 + 120'000), "c", 3);  // another bucket
+    EXPECT_EQ(batch.count(), 2u) << "one entry per bucket";
+    ASSERT_TRUE(store->commit(batch).is_ok());
+    ASSERT_TRUE(store->flush().is_ok());
+
+    batch.clear();
+    batch.delete_timer(p, EventTime(t0 + 10), "a", 1);
+    batch.put_timer(p, EventTime(t0 + 5), "d", 4);
+    batch.put_timer(p, EventTime(t0 + 30), "e", 5);
+    batch.delete_timer(p, EventTime(t0 + 30), "e", 5);  // the last change of a timer wins
+    ASSERT_TRUE(store->commit(batch).is_ok());
+    EXPECT_EQ(all_timers(*store, p), (std::vector<T>{{t0 + 5, "d", 4}, {t0 + 20, "b", 2}, {t0 + 120'000, "c", 3}}));
+
+    // Committing the same batch again (a retried commit) changes nothing: records are idempotent.
+    batch.clear();
+    batch.delete_timer(p, EventTime(t0 + 120'000), "c", 3);
+    ASSERT_TRUE(store->commit(batch).is_ok());
+    ASSERT_TRUE(store->commit(batch).is_ok());
+    EXPECT_EQ(all_timers(*store, p), (std::vector<T>{{t0 + 5, "d", 4}, {t0 + 20, "b", 2}}));
+    EXPECT_FALSE(store->has_timer(p, EventTime(t0 + 120'000), "c", 3).value());
+    EXPECT_TRUE(store->has_timer(p, EventTime(t0 + 20), "b", 2).value());
+
+    // The first compaction merges the operands (the bucket of "c" becomes an empty value), the
+    // next one drops that empty value; the bucket of "b" and "d" stays.
+    ASSERT_TRUE(store->compact().is_ok());
+    EXPECT_EQ(all_timers(*store, p), (std::vector<T>{{t0 + 5, "d", 4}, {t0 + 20, "b", 2}}));
+    ASSERT_TRUE(store->compact().is_ok());
+    EXPECT_EQ(all_timers(*store, p), (std::vector<T>{{t0 + 5, "d", 4}, {t0 + 20, "b", 2}}));
+    EXPECT_EQ(store->int_property("rocksdb.estimate-num-keys", Cf::kTimers).value(), 1u);
+  }
+  auto reopened = open_ok(dir.sub("db"));
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(all_timers(*reopened, p), (std::vector<T>{{t0 + 5, "d", 4}, {t0 + 20, "b", 2}}));
+}
+
 TEST(Store, DeletePartitionDropsOnlyThatPartition) {
   TempDir dir;
   auto store = open_ok(dir.sub("db"));
