@@ -236,8 +236,10 @@ struct Params {
   uint64_t customers = 1'000'000;
   uint64_t events = 2'000'000;
   uint64_t pending_timers = 1'000'000;
-  uint64_t e2e_events = 1'000'000;
-  int e2e_partitions = 8;
+  // 32 partitions of 5 MiB each keep all 2M events on the embedded broker, so the end-to-end
+  // run lasts several commit intervals (with 8 partitions it kept ~715k, under one interval).
+  uint64_t e2e_events = 2'000'000;
+  int e2e_partitions = 32;
   std::string e2e_compression = "lz4";
   int partitions = 4;
   size_t cache_entries = 1'000'000;
