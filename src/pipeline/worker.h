@@ -29,7 +29,9 @@ namespace beckon::pipeline {
 struct WorkerOptions {
   size_t cache_entries = 1'000'000;  // customers cached by this worker, split over its partitions;
                                      // dirty ones are pinned until the next commit
-  size_t timer_head_capacity = 65'536;           // timers kept in memory per partition
+  // Timers kept in memory per partition: the soonest ones, which fire next. Small on purpose:
+  // schedule/cancel inside the head range walk an ordered set, beyond it only a hash table.
+  size_t timer_head_capacity = 4'096;
   Millis commit_interval{1000};                  // time between durable commits
   Millis flush_timeout{120'000};                 // longest wait for action acknowledgements
   bool replay = false;                           // frontier from the data alone, no wall clock

@@ -60,7 +60,7 @@ class TimerQueue {
  public:
   static constexpr std::string_view kPendingMetaKey = "timers.pending";
 
-  TimerQueue(Store& store, PartitionId partition, size_t head_capacity = 65536);
+  TimerQueue(Store& store, PartitionId partition, size_t head_capacity = 4096);
   TimerQueue(const TimerQueue&) = delete;
   TimerQueue& operator=(const TimerQueue&) = delete;
 
