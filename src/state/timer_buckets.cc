@@ -68,21 +68,64 @@ class EmptyTimerBucketFilter final : public rocksdb::CompactionFilter {
 
 }  // namespace
 
+namespace {
+
+bool ascending_unique(const std::vector<Record>& run) {
+  for (size_t i = 1; i < run.size(); ++i) {
+    if (!(run[i - 1].key < run[i].key)) return false;
+  }
+  return true;
+}
+
+// Merges `newer` (sorted, unique) over `older` (sorted, unique): a key in both takes newer's record.
+void merge_runs(const std::vector<Record>& older, const std::vector<Record>& newer, std::vector<Record>& out) {
+  out.clear();
+  out.reserve(older.size() + newer.size());
+  size_t a = 0, b = 0;
+  while (a < older.size() || b < newer.size()) {
+    if (b == newer.size() || (a < older.size() && older[a].key < newer[b].key)) {
+      out.push_back(older[a++]);
+    } else {
+      if (a < older.size() && older[a].key == newer[b].key) ++a;
+      out.push_back(newer[b++]);
+    }
+  }
+}
+
+}  // namespace
+
 bool merge_timer_bucket(const std::string_view* existing, std::span<const std::string_view> operands,
                         std::string& out) {
-  std::vector<Record> records;
-  if (existing != nullptr && !parse_records(*existing, /*puts_only=*/true, records)) return false;
+  // The existing value is sorted and unique. The operands' records, oldest first, become one
+  // sorted run (stable, so the last record of a key is its latest change; skipped when they
+  // are in order already, as when one large operand was written by TimerQueue::flush_to in key
+  // order), which is merged over the existing value in one pass: reading a large bucket costs
+  // one pass over it plus a sort of what changed since it was last merged.
+  std::vector<Record> changes;
   for (std::string_view o : operands) {
-    if (!parse_records(o, /*puts_only=*/false, records)) return false;
+    if (!parse_records(o, /*puts_only=*/false, changes)) return false;
   }
-  // Stable: records of one key keep their order, so the last of each group is the latest.
-  std::stable_sort(records.begin(), records.end(), [](const Record& a, const Record& b) { return a.key < b.key; });
+  if (!ascending_unique(changes)) {
+    std::stable_sort(changes.begin(), changes.end(), [](const Record& a, const Record& b) { return a.key < b.key; });
+    size_t keep = 0;
+    for (size_t i = 0; i < changes.size(); ++i) {
+      if (i + 1 < changes.size() && changes[i + 1].key == changes[i].key) continue;  // a later change follows
+      changes[keep++] = changes[i];
+    }
+    changes.resize(keep);
+  }
+  std::vector<Record> base;
+  if (existing != nullptr && !parse_records(*existing, /*puts_only=*/true, base)) return false;
+  std::vector<Record> merged;
+  merge_runs(base, changes, merged);
   out.clear();
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (i + 1 < records.size() && records[i + 1].key == records[i].key) continue;
-    if (records[i].op != keys::kTimerPut) continue;
+  size_t bytes = 0;
+  for (const Record& r : merged) bytes += r.op == keys::kTimerPut ? 1 + r.key.size() : 0;
+  out.reserve(bytes);
+  for (const Record& r : merged) {
+    if (r.op != keys::kTimerPut) continue;
     out.push_back(keys::kTimerPut);
-    out.append(records[i].key);
+    out.append(r.key);
   }
   return true;
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +44,47 @@ TEST(TimerBuckets, MergeOntoExistingValueAndIdempotence) {
   EXPECT_EQ(merged(&existing, {op, op}), once);
   EXPECT_EQ(merged(&once, {op}), once);
   EXPECT_EQ(merged(&existing, {del(10, "a", 1) + del(30, "b", 1)}), "");
+}
+
+// Against a plain model (the last change of each timer wins, applied over the existing value),
+// for random existing values and operand lists with repeated keys.
+TEST(TimerBuckets, MergeMatchesAModelOnRandomInput) {
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 200; ++round) {
+    std::map<std::string, bool> model;  // timer key -> pending
+    auto random_key = [&] {
+      const std::string customer(1 + rng() % 3, static_cast<char>('a' + rng() % 4));
+      return keys::timer_key(EventTime(static_cast<int64_t>(rng() % 5) - 2), customer, rng() % 3);
+    };
+    std::string existing;
+    const bool has_existing = rng() % 2;
+    if (has_existing) {
+      std::map<std::string, bool> base;
+      for (int i = 0, n = static_cast<int>(rng() % 12); i < n; ++i) base[random_key()] = true;
+      for (const auto& [k, _] : base) {
+        existing.push_back(keys::kTimerPut);
+        existing.append(k);
+        model[k] = true;
+      }
+    }
+    std::vector<std::string> operands(rng() % 4);
+    for (std::string& o : operands) {
+      for (int i = 0, n = static_cast<int>(rng() % 8); i < n; ++i) {
+        const std::string k = random_key();
+        const bool is_put = rng() % 2;
+        o.push_back(is_put ? keys::kTimerPut : keys::kTimerDelete);
+        o.append(k);
+        model[k] = is_put;
+      }
+    }
+    std::string want;
+    for (const auto& [k, pending] : model) {
+      if (!pending) continue;
+      want.push_back(keys::kTimerPut);
+      want.append(k);
+    }
+    EXPECT_EQ(merged(has_existing ? &existing : nullptr, operands), want) << "round " << round;
+  }
 }
 
 TEST(TimerBuckets, MalformedInputIsRefused) {
