@@ -252,6 +252,43 @@ void BM_StateCacheFlush(benchmark::State& st) {
 }
 BENCHMARK(BM_StateCacheFlush)->Arg(200'000)->Unit(benchmark::kMillisecond);
 
+// Timers that all fall due at the same millisecond (e.g. reminders deferred by quiet hours to
+// 08:00), so they share one bucket of the timers CF: `range(0)` of them committed, then a fresh
+// queue with a head of `range(1)` pops them all. Each head refill re-reads that bucket from the
+// store, so this measures what a concentrated bucket costs per timer.
+void BM_TimerQueueConcentratedDue(benchmark::State& st) {
+  TempDir dir;
+  auto store = open_store(st, dir);
+  if (!store) return;
+  const auto n = static_cast<size_t>(st.range(0));
+  const auto head = static_cast<size_t>(st.range(1));
+  const EventTime due(1767254400000);  // 08:00 UTC
+  {
+    state::TimerQueue q(*store, PartitionId(0), head);
+    if (!q.open()) return st.SkipWithError("open");
+    for (size_t i = 0; i < n; ++i) q.schedule(customer_name(i), 42, due);
+    state::CommitBatch b(*store);
+    if (!q.flush_to(b) || !store->commit(b)) return st.SkipWithError("commit");
+    q.on_committed();
+  }
+  if (!store->flush()) return st.SkipWithError("flush");
+  for (auto _ : st) {
+    state::TimerQueue q(*store, PartitionId(0), head);
+    if (!q.open()) return st.SkipWithError("open");
+    state::DueTimer t;
+    size_t popped = 0;
+    for (;;) {
+      auto r = q.pop_due(due, t);
+      if (!r) return st.SkipWithError("pop");
+      if (!*r) break;
+      ++popped;
+    }
+    if (popped != n) return st.SkipWithError("not all popped");
+  }
+  st.SetItemsProcessed(st.iterations() * static_cast<int64_t>(n));
+}
+BENCHMARK(BM_TimerQueueConcentratedDue)->Args({200'000, 4096})->Args({200'000, 65536})->Unit(benchmark::kMillisecond);
+
 // Schedules a batch of timers due now..now+batch, fires them all, commits: per timer cost of
 // the durable timer index (in-memory head + RocksDB batch).
 void BM_TimerQueueScheduleFire(benchmark::State& st) {

@@ -115,6 +115,7 @@ TimerQueue::TimerQueue(Store& store, PartitionId partition, size_t head_capacity
 
 Status TimerQueue::open() {
   head_.clear();
+  drop_spill();
   changes_ = ChangeTable{};
   bound_kind_ = Bound::kNone;
   bound_ = Key{};
@@ -199,6 +200,7 @@ void TimerQueue::trim_head() {
     bound_.customer.assign(k.customer);
     bound_.id = k.id;
     bound_kind_ = Bound::kBefore;
+    drop_spill();  // it continues from the old bound: the trimmed keys are not in it
     recycle(std::move(last));
   }
 }
@@ -254,23 +256,45 @@ Status TimerQueue::refill() {
   if (bound_kind_ == Bound::kAll) return Status::ok();
   const size_t limit = head_capacity_;
   std::vector<Key> scanned;
-  scanned.reserve(std::min<size_t>(limit, 1024));
-  auto collect = [&scanned](EventTime due, std::string_view customer, uint64_t id) {
-    scanned.push_back(Key{due, std::string(customer), id});
-  };
-  Status s = bound_kind_ == Bound::kNone
-                 ? store_.scan_timers(partition_, EventTime::min(), limit, collect)
-                 : store_.scan_timers_from(partition_, bound_.due, bound_.customer, bound_.id,
-                                           bound_kind_ == Bound::kBefore, limit, collect);
-  if (!s.is_ok()) {
-    if (error_.is_ok()) error_ = s;
-    return s;
+  bool exhausted = false;  // nothing in the store beyond what `scanned` ends with
+  if (spill_pos_ < spill_.size()) {
+    // The continuation of the last store scan: store keys just past the bound, as of that scan
+    // (commits and trims since then cleared it).
+    const size_t n = std::min(limit, spill_.size() - spill_pos_);
+    scanned.assign(std::make_move_iterator(spill_.begin() + static_cast<ptrdiff_t>(spill_pos_)),
+                   std::make_move_iterator(spill_.begin() + static_cast<ptrdiff_t>(spill_pos_ + n)));
+    spill_pos_ += n;
+    exhausted = spill_pos_ == spill_.size() && spill_exhausted_;
+  } else {
+    // A store scan reads several heads' worth: a bucket of the store holding many timers (all
+    // due at the same time, say) is then read once per kScanHeads refills, not once per refill.
+    const size_t scan_limit = limit * kScanHeads;
+    std::vector<Key> all;
+    all.reserve(std::min<size_t>(scan_limit, 1024));
+    auto collect = [&all](EventTime due, std::string_view customer, uint64_t id) {
+      all.push_back(Key{due, std::string(customer), id});
+    };
+    Status s = bound_kind_ == Bound::kNone
+                   ? store_.scan_timers(partition_, EventTime::min(), scan_limit, collect)
+                   : store_.scan_timers_from(partition_, bound_.due, bound_.customer, bound_.id,
+                                             bound_kind_ == Bound::kBefore, scan_limit, collect);
+    if (!s.is_ok()) {
+      if (error_.is_ok()) error_ = s;
+      return s;
+    }
+    const bool scan_exhausted = all.size() < scan_limit;
+    const size_t n = std::min(limit, all.size());
+    spill_.assign(std::make_move_iterator(all.begin() + static_cast<ptrdiff_t>(n)), std::make_move_iterator(all.end()));
+    spill_pos_ = 0;
+    spill_exhausted_ = scan_exhausted;
+    all.resize(n);
+    scanned = std::move(all);
+    exhausted = scan_exhausted && spill_.empty();
   }
 
   // Committed timers cancelled in this batch stay out of the head; uncommitted puts in
   // (old bound, new bound] join it. Refills are rare: the changes are filtered, not ordered.
-  const bool exhausted = scanned.size() < limit;
-  Key new_bound = exhausted ? Key{} : scanned.back();
+  Key new_bound = exhausted || scanned.empty() ? Key{} : scanned.back();
   for (Key& k : scanned) {
     if (changes_.size() != 0) {
       const ChangeTable::Entry* c = changes_.find(k.view(), ChangeTable::hash(k.view()));
@@ -369,6 +393,7 @@ Status TimerQueue::flush_to(CommitBatch& batch) {
 void TimerQueue::on_committed() {
   if (!flushed_) return;
   flushed_ = false;
+  drop_spill();  // the store changed under it
   if (version_ == flushed_version_) {
     changes_.clear();  // nothing changed since the flush: the store holds it all
     return;

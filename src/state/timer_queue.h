@@ -31,8 +31,10 @@ struct DueTimer {
 //
 // Memory is bounded: the head holds every pending timer whose key is below a boundary and at
 // most `head_capacity` of them; the rest live in the store or, until the next commit, in the
-// change table. When the head runs dry it is refilled from the store by an ordered scan from the
-// boundary. Nothing ever scans all customers.
+// change table. When the head runs dry it is refilled by an ordered scan of the store from the
+// boundary, which reads up to kScanHeads heads' worth and keeps what the head does not take for
+// the next refills (until a commit), so at most (1 + kScanHeads) * head_capacity timers are in
+// memory. Nothing ever scans all customers.
 //
 // Contract: schedule() of a timer that is already pending, or cancel() of one that is not, is
 // the caller's error outside the in-memory head; inside the head range the queue still detects
@@ -178,6 +180,9 @@ class TimerQueue {
   using HeadSet = std::set<Key, Less>;
   // Head nodes kept for reuse after a pop or cancel, at most this many.
   static constexpr size_t kSpareHeadNodes = 1024;
+  // A store scan reads this many heads' worth of timers; what the head does not take waits in
+  // spill_ for the next refills.
+  static constexpr size_t kScanHeads = 16;
 
   bool in_range(const KeyView& k) const;
   void record(const KeyView& k, uint64_t h, ChangeTable::Entry* e, bool put);
@@ -188,6 +193,11 @@ class TimerQueue {
   void trim_head();
   Status refill();
   Status ensure_head();
+  void drop_spill() {
+    spill_.clear();
+    spill_pos_ = 0;
+    spill_exhausted_ = false;
+  }
 
   Store& store_;
   PartitionId partition_;
@@ -197,6 +207,12 @@ class TimerQueue {
   Bound bound_kind_ = Bound::kNone;
   Key bound_{};
   ChangeTable changes_;  // uncommitted puts/deletes relative to the store
+  // Store keys just past bound_, in order, from the last store scan: [spill_pos_, size) are
+  // still to come; spill_exhausted_ when that scan reached the end of the partition. Valid until
+  // the store or the bound changes otherwise (on_committed, trim_head, open clear it).
+  std::vector<Key> spill_;
+  size_t spill_pos_ = 0;
+  bool spill_exhausted_ = false;
   std::vector<const ChangeTable::Entry*> flush_order_;  // scratch of flush_to
   uint64_t version_ = 0;
   uint64_t flushed_version_ = 0;
