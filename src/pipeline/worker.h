@@ -143,8 +143,8 @@ class Worker {
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
   WallTime last_commit_;
   uint64_t processed_ = 0;
-  // Reused by every commit: its buffer keeps the capacity of the largest commit so far, so a
-  // commit neither regrows tens of MB nor has the kernel zero fresh pages for them.
+  // Reused by every commit: its buffer keeps the capacity of the largest commit so far (held
+  // between commits), instead of allocating and growing tens of MB per commit.
   std::unique_ptr<state::CommitBatch> batch_;
   Stats stats_;
   mutable std::mutex published_mu_;

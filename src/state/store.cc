@@ -10,9 +10,11 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <map>
 #include <filesystem>
 #include <system_error>
 
+#include "core/log.h"
 #include "state/keys.h"
 #include "state/timer_buckets.h"
 
@@ -292,7 +294,66 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
       store->extra_handles_.push_back(handles[i]);
     }
   }
+  if (has_db && !options.read_only) {
+    Result<size_t> migrated = store->migrate_per_timer_keys();
+    if (!migrated) return migrated.status();
+    if (*migrated > 0) {
+      spdlog::info("state store {}: rewrote {} timers from one key per timer into buckets of due time", path,
+                   *migrated);
+    }
+  }
   return store;
+}
+
+Result<size_t> Store::migrate_per_timer_keys() {
+  // A store written before timers were bucketed holds one key per timer:
+  // [partition BE32][timer key] with an empty value. Each batch deletes such keys and adds their
+  // timers to their buckets (records in key order, as the scan meets them) atomically, so an
+  // interrupted rewrite resumes at the next open. Bucket keys have exactly kTimerBucketKeyBytes.
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;  // every partition, past the prefix extractor
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kTimers)));
+  rocksdb::WriteBatch batch;
+  std::map<std::string, std::string> operands;  // bucket key -> put records
+  size_t migrated = 0, pending = 0;
+  auto write = [&]() -> Status {
+    for (const auto& [key, records] : operands) {
+      batch.Merge(cf(Cf::kTimers), slice(key), slice(records)).PermitUncheckedError();
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::Status ws = db_->Write(wo, &batch);
+    if (!ws.ok()) return from_rocksdb(ws, "rewriting timers into buckets");
+    batch.Clear();
+    operands.clear();
+    pending = 0;
+    return Status::ok();
+  };
+  std::string bucket;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view k = view(it->key());
+    if (k.size() == keys::kTimerBucketKeyBytes) continue;
+    const std::string_view timer = k.size() > keys::kPartitionBytes ? k.substr(keys::kPartitionBytes) : std::string_view();
+    size_t size = 0;
+    if (!keys::decode_timer_key(timer, &size) || size != timer.size()) {
+      return Status::corruption("timer index holds a key that is neither a bucket nor a timer key");
+    }
+    bucket.assign(k.substr(0, keys::kPartitionBytes));
+    keys::put_be64(bucket, keys::bucket_bits(keys::get_be64(timer.data())));
+    std::string& records = operands[bucket];
+    records.push_back(keys::kTimerPut);
+    records.append(timer);
+    batch.Delete(cf(Cf::kTimers), slice(k)).PermitUncheckedError();
+    ++migrated;
+    if (++pending == 100'000) {
+      if (Status ws = write(); !ws) return ws;
+    }
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "scanning timers");
+  if (pending > 0) {
+    if (Status ws = write(); !ws) return ws;
+  }
+  return migrated;
 }
 
 Store::~Store() {
@@ -460,7 +521,7 @@ Status Store::scan_timers_impl(PartitionId p, const std::string& start, bool ski
     std::string_view k = view(it->key());
     if (k.size() < keys::kPartitionBytes || keys::get_be32(k.data()) != part) break;
     if (k.size() != keys::kTimerBucketKeyBytes) {
-      return malformed("a key that is not a bucket key (a store written by an older beckon keeps one key per timer)");
+      return malformed("a key that is not a bucket key (one key per timer, as an older beckon wrote; opening the store for writing rewrites them)");
     }
     // A merged bucket: put records in ascending timer key order (timer_buckets.h).
     std::string_view records = view(it->value());

@@ -188,6 +188,9 @@ class Store {
   friend class CommitBatch;
   Store() = default;
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[static_cast<int>(c)]; }
+  // Rewrites timers stored one key per timer (the layout before buckets) into buckets; the
+  // number rewritten. Run by open() for writing.
+  Result<size_t> migrate_per_timer_keys();
   // `start` is a timer key (keys.h) or a prefix of one.
   Status scan_timers_impl(PartitionId p, const std::string& start, bool skip_start, size_t limit,
                           const TimerCallback& callback);

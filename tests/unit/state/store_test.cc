@@ -1,9 +1,11 @@
 #include "state/store.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -215,6 +217,53 @@ TEST(Store, TimerChangesMergeAcrossCommitsFlushesAndCompactions) {
   auto reopened = open_ok(dir.sub("db"));
   ASSERT_TRUE(reopened);
   EXPECT_EQ(all_timers(*reopened, p), (std::vector<T>{{t0 + 5, "d", 4}, {t0 + 20, "b", 2}}));
+}
+
+// A store written before timers were bucketed (one key per timer, empty value) is rewritten
+// into buckets when opened for writing: every timer is still there, in order, and no per-timer
+// key is left.
+TEST(Store, OpenRewritesPerTimerKeysIntoBuckets) {
+  TempDir dir;
+  const std::string path = dir.sub("db");
+  { ASSERT_TRUE(open_ok(path)); }  // creates the column families
+  {
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &raw).ok());
+    rocksdb::ColumnFamilyHandle* timers = nullptr;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "timers") timers = handles[i];
+    }
+    ASSERT_NE(timers, nullptr);
+    auto old_key = [](int32_t partition, int64_t due, std::string_view customer, uint64_t id) {
+      std::string k = keys::partition_prefix(PartitionId(partition));
+      keys::append_timer_key(k, EventTime(due), customer, id);
+      return k;
+    };
+    for (const std::string& k : {old_key(1, 50, "b", 2), old_key(1, -50, "z", 9), old_key(1, 50, "a", 3),
+                                 old_key(1, 200'000, "a", 1), old_key(2, 0, "p2", 1)}) {
+      ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), timers, k, "").ok());
+    }
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+  auto store = open_ok(path);
+  ASSERT_TRUE(store);
+  using T = std::tuple<int64_t, std::string, uint64_t>;
+  EXPECT_EQ(all_timers(*store, PartitionId(1)),
+            (std::vector<T>{{-50, "z", 9}, {50, "a", 3}, {50, "b", 2}, {200'000, "a", 1}}));
+  EXPECT_EQ(all_timers(*store, PartitionId(2)), (std::vector<T>{{0, "p2", 1}}));
+  // Only bucket keys remain, so a read-only open (tools) reads them too.
+  ASSERT_TRUE(store->compact().is_ok());
+  ASSERT_TRUE(store->compact().is_ok());
+  const std::set<std::string> buckets = {
+      keys::timer_bucket_key(PartitionId(1), EventTime(50)), keys::timer_bucket_key(PartitionId(1), EventTime(-50)),
+      keys::timer_bucket_key(PartitionId(1), EventTime(200'000)), keys::timer_bucket_key(PartitionId(2), EventTime(0))};
+  EXPECT_EQ(store->int_property("rocksdb.estimate-num-keys", Cf::kTimers).value(), buckets.size());
 }
 
 TEST(Store, DeletePartitionDropsOnlyThatPartition) {
