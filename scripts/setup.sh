@@ -10,6 +10,7 @@ PACKAGES=(
   prometheus-cpp-dev
   libhowardhinnant-date-dev libcpp-httplib-dev tzdata
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libxxhash-dev
+  libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   kcat python3-confluent-kafka python3-yaml

@@ -8,7 +8,7 @@
 int main(int argc, char** argv) {
   using namespace beckon::app;
   CLI::App cli{"beckon: real-time customer-journey triggers for Kafka (cart, signup, replenishment, shipping)"};
-  cli.set_version_flag("--version", BECKON_VERSION);
+  cli.set_version_flag("--version", BECKON_VERSION " (allocator: " BECKON_ALLOCATOR ")");
   cli.require_subcommand(1);
 
   DemoOptions demo;

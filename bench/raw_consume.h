@@ -1,0 +1,79 @@
+#pragma once
+// The raw-consumption ceiling of beckon-bench: a plain librdkafka consumer reading every message
+// of a topic with no processing. Used in the bench process and by beckon-raw-consume, which runs
+// the same passes in a process of its own with the system allocator (see bench/README.md).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <librdkafka/rdkafka.h>
+
+namespace beckon::bench {
+
+struct RawConsumePass {
+  double events_per_s = 0;  // first to last message; 0 when not every expected message arrived
+  uint64_t consumed = 0;
+  uint64_t payload_bytes = 0;
+  std::string error;  // set when the consumer could not be created or assigned
+};
+
+// One pass from the beginning of partitions [0, partitions) of `topic`, as a fresh consumer group
+// `group`, until `expected` messages arrived or `timeout` passed. queued.min.messages as
+// ingest::Runner sets it (a smaller one makes librdkafka back fetches off for a second).
+inline RawConsumePass raw_consume_pass(const std::string& bootstrap, const std::string& topic, int partitions,
+                                       uint64_t expected, const std::string& group,
+                                       std::chrono::seconds timeout = std::chrono::seconds(300)) {
+  using Clock = std::chrono::steady_clock;
+  RawConsumePass out;
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const std::pair<const char*, std::string> props[] = {{"bootstrap.servers", bootstrap},
+                                                       {"group.id", group},
+                                                       {"queued.min.messages", "1000000"},
+                                                       {"enable.auto.commit", "false"},
+                                                       {"enable.partition.eof", "false"}};
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      out.error = std::string("kafka conf ") + k + ": " + err;
+      return out;
+    }
+  }
+  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> c(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)),
+                                                       &rd_kafka_destroy);
+  if (!c) {
+    out.error = std::string("rd_kafka_new: ") + err;
+    return out;
+  }
+  rd_kafka_poll_set_consumer(c.get());
+  std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)> list(
+      rd_kafka_topic_partition_list_new(partitions), &rd_kafka_topic_partition_list_destroy);
+  for (int part = 0; part < partitions; ++part) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), part)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  if (rd_kafka_resp_err_t e = rd_kafka_assign(c.get(), list.get())) {
+    out.error = std::string("assign: ") + rd_kafka_err2str(e);
+    return out;
+  }
+  Clock::time_point first{}, last{};
+  const auto deadline = Clock::now() + timeout;
+  while (out.consumed < expected && Clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c.get(), 100);
+    if (!m) continue;
+    if (!m->err) {
+      if (out.consumed == 0) first = Clock::now();
+      ++out.consumed;
+      out.payload_bytes += m->len;
+      last = Clock::now();
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(c.get());
+  const double secs = std::chrono::duration<double>(last - first).count();
+  out.events_per_s = secs > 0 && out.consumed >= expected ? static_cast<double>(out.consumed) / secs : 0.0;
+  return out;
+}
+
+}  // namespace beckon::bench
