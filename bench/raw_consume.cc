@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: PARTITIONS, EXPECTED and PASSES must be positive\n", argv[0]);
     return 2;
   }
-  nlohmann::json rates = nlohmann::json::array();
+  nlohmann::json rates = nlohmann::json::array(), cores = nlohmann::json::array();
   uint64_t consumed = 0, bytes = 0;
   for (int pass = 0; pass < passes; ++pass) {
     auto r = beckon::bench::raw_consume_pass(bootstrap, topic, partitions, expected,
@@ -36,10 +36,12 @@ int main(int argc, char** argv) {
       return 1;
     }
     rates.push_back(r.events_per_s);
+    cores.push_back(r.seconds > 0 ? r.cpu_seconds / r.seconds : 0.0);
     consumed = r.consumed;
     bytes = r.payload_bytes;
   }
   nlohmann::json out = {{"passes_events_per_s", rates}, {"consumed", consumed}, {"payload_bytes", bytes},
+                        {"passes_cpu_cores_used", cores},
                         {"allocator", "system"}};
   std::printf("%s\n", out.dump().c_str());
   return 0;

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include <sys/resource.h>
+
 #include <librdkafka/rdkafka.h>
 
 namespace beckon::bench {
@@ -16,6 +18,8 @@ struct RawConsumePass {
   double events_per_s = 0;  // first to last message; 0 when not every expected message arrived
   uint64_t consumed = 0;
   uint64_t payload_bytes = 0;
+  double seconds = 0;      // first to last message
+  double cpu_seconds = 0;  // CPU time of the whole process (every thread) over the pass
   std::string error;  // set when the consumer could not be created or assigned
 };
 
@@ -57,6 +61,13 @@ inline RawConsumePass raw_consume_pass(const std::string& bootstrap, const std::
     out.error = std::string("assign: ") + rd_kafka_err2str(e);
     return out;
   }
+  const auto process_cpu = [] {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  };
+  const double cpu0 = process_cpu();
   Clock::time_point first{}, last{};
   const auto deadline = Clock::now() + timeout;
   while (out.consumed < expected && Clock::now() < deadline) {
@@ -70,8 +81,10 @@ inline RawConsumePass raw_consume_pass(const std::string& bootstrap, const std::
     }
     rd_kafka_message_destroy(m);
   }
+  out.cpu_seconds = process_cpu() - cpu0;
   rd_kafka_consumer_close(c.get());
   const double secs = std::chrono::duration<double>(last - first).count();
+  out.seconds = secs;
   out.events_per_s = secs > 0 && out.consumed >= expected ? static_cast<double>(out.consumed) / secs : 0.0;
   return out;
 }
