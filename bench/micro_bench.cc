@@ -12,6 +12,8 @@
 #include <vector>
 #include <unistd.h>
 
+#include "app/labels.h"
+#include "app/metrics_observer.h"
 #include "codec/action_encoder.h"
 #include "codec/event_builder.h"
 #include "codec/event_decoder.h"
@@ -497,5 +499,42 @@ BENCHMARK(BM_JourneyMixedEvents)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace beckon::bench
+
+// ---- metrics from worker threads ----------------------------------------------------------
+// What a worker reports per event (an event consumed, a timer scheduled), from every benchmark
+// thread at once: into the one shared MetricsObserver (prometheus counters and totals written by
+// every worker per event), or through a WorkerMetrics per thread that adds its counts to the
+// shared one every 1024 events (what app::Engine does, once per batch).
+
+std::unique_ptr<beckon::ops::Metrics> g_metrics;
+std::unique_ptr<beckon::app::MetricsObserver> g_shared;
+
+void metrics_setup(const benchmark::State&) {
+  g_metrics = std::make_unique<beckon::ops::Metrics>(beckon::app::metrics_labels(beckon::WallTime(0)));
+  g_shared = std::make_unique<beckon::app::MetricsObserver>(*g_metrics);
+}
+void metrics_teardown(const benchmark::State&) {
+  g_shared.reset();
+  g_metrics.reset();
+}
+
+void BM_MetricsPerEventShared(benchmark::State& st) {
+  for (auto _ : st) {
+    g_shared->on_consumed(beckon::journey::EventType::kCartUpdated);
+    g_shared->on_timer_scheduled(beckon::journey::Trigger::kCartAbandonment);
+  }
+}
+BENCHMARK(BM_MetricsPerEventShared)->Setup(metrics_setup)->Teardown(metrics_teardown)->Threads(1)->Threads(2);
+
+void BM_MetricsPerEventBatched(benchmark::State& st) {
+  beckon::app::WorkerMetrics w(*g_shared);
+  uint32_t n = 0;
+  for (auto _ : st) {
+    w.on_consumed(beckon::journey::EventType::kCartUpdated);
+    w.on_timer_scheduled(beckon::journey::Trigger::kCartAbandonment);
+    if (++n % 1024 == 0) w.on_batch_end();
+  }
+}
+BENCHMARK(BM_MetricsPerEventBatched)->Setup(metrics_setup)->Teardown(metrics_teardown)->Threads(1)->Threads(2);
 
 BENCHMARK_MAIN();

@@ -21,28 +21,11 @@ codec::OutputFormat to_codec(config::OutputFormat f) {
   return f == config::OutputFormat::kJson ? codec::OutputFormat::kJson : codec::OutputFormat::kFlatBuffers;
 }
 
-namespace {
-
-ops::MetricsLabels metrics_labels(const Clock& clock) {
-  const LabelNames& n = LabelNames::get();
-  ops::MetricsLabels labels;
-  labels.version = BECKON_VERSION;
-  labels.process_start = clock.now();
-  labels.ingest = {n.event_types, n.decode_errors, n.decode_errors};
-  labels.state = {n.column_families};
-  labels.timer = {n.triggers};
-  labels.journey = {n.triggers, n.channels, n.suppression_reasons};
-  labels.emit = {n.delivery_errors};
-  return labels;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<Engine>> Engine::create(const config::AppConfig& config, const Clock& clock) {
   std::unique_ptr<Engine> e(new Engine(clock));
   e->config_ = config;
   const config::AppConfig& c = e->config_;
-  e->metrics_ = std::make_unique<ops::Metrics>(metrics_labels(clock));
+  e->metrics_ = std::make_unique<ops::Metrics>(metrics_labels(clock.now()));
   e->observer_ = std::make_unique<MetricsObserver>(*e->metrics_);
 
   state::StoreOptions store_options;
@@ -79,8 +62,9 @@ Result<std::unique_ptr<Engine>> Engine::create(const config::AppConfig& config, 
   for (size_t i = 0; i < workers; ++i) {
     e->sinks_.push_back(std::make_unique<emit::KafkaActionSink>(*e->producer_, e->routing_,
                                                                 c.processing.max_in_flight_actions));
+    e->worker_metrics_.push_back(std::make_unique<WorkerMetrics>(*e->observer_));
     e->workers_.push_back(std::make_unique<pipeline::Worker>(*e->store_, c.engine, *e->local_time_, clock,
-                                                             *e->sinks_.back(), *e->observer_, wo));
+                                                             *e->sinks_.back(), *e->worker_metrics_.back(), wo));
     raw_workers.push_back(e->workers_.back().get());
   }
 

@@ -57,6 +57,7 @@ class Engine {
   emit::Routing routing_;
   std::unique_ptr<journey::LocalTime> local_time_;
   std::vector<std::unique_ptr<emit::KafkaActionSink>> sinks_;
+  std::vector<std::unique_ptr<WorkerMetrics>> worker_metrics_;  // one per worker, over observer_
   std::vector<std::unique_ptr<pipeline::Worker>> workers_;
   std::unique_ptr<ingest::Runner> runner_;
   std::unique_ptr<ops::HttpServer> http_;

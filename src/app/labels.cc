@@ -17,4 +17,17 @@ const LabelNames& LabelNames::get() {
   return names;
 }
 
+ops::MetricsLabels metrics_labels(WallTime process_start) {
+  const LabelNames& n = LabelNames::get();
+  ops::MetricsLabels labels;
+  labels.version = BECKON_VERSION;
+  labels.process_start = process_start;
+  labels.ingest = {n.event_types, n.decode_errors, n.decode_errors};
+  labels.state = {n.column_families};
+  labels.timer = {n.triggers};
+  labels.journey = {n.triggers, n.channels, n.suppression_reasons};
+  labels.emit = {n.delivery_errors};
+  return labels;
+}
+
 }  // namespace beckon::app

@@ -4,7 +4,9 @@
 #include <string_view>
 
 #include "codec/event_decoder.h"
+#include "core/types.h"
 #include "journey/types.h"
+#include "ops/probes.h"
 
 namespace beckon::app {
 
@@ -20,5 +22,9 @@ struct LabelNames {
 
   static const LabelNames& get();
 };
+
+// The label sets of every probe (ops::Metrics), from LabelNames; `process_start` for
+// process_start_time_seconds.
+ops::MetricsLabels metrics_labels(WallTime process_start);
 
 }  // namespace beckon::app

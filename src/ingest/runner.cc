@@ -274,6 +274,7 @@ void Runner::worker_loop(WorkerSlot& slot) {
       status = slot.worker->fire_due_timers();
     }
     if (status.is_ok() && slot.worker->commit_due()) status = commit_worker(slot);
+    slot.worker->end_batch();
     if (!status.is_ok()) {
       fail(status);
       return;
@@ -346,6 +347,7 @@ Status Runner::run() {
     WorkerSlot& slot = *slots_[static_cast<size_t>(msg->partition) % slots_.size()];
     std::lock_guard lock(slot.mu);
     if (Status s = dispatch(slot, *msg); !s) fail(s);
+    slot.worker->end_batch();
   }
 
   for (auto& slot : slots_) {
@@ -360,7 +362,9 @@ Status Runner::run() {
     // Drain: everything processed so far is acknowledged and committed before leaving.
     for (auto& slot : slots_) {
       std::lock_guard lock(slot->mu);
-      if (Status s = commit_worker(*slot, options_.shutdown_flush_timeout); !s) break;
+      Status s = commit_worker(*slot, options_.shutdown_flush_timeout);
+      slot->worker->end_batch();
+      if (!s) break;
     }
   }
   rd_kafka_consumer_close(consumer_.get());

@@ -216,12 +216,12 @@ TimerProbe::TimerProbe(Registry& r, const Labels& labels)
                               timer_lateness_buckets()),
                 dims(LabelDim("trigger", labels.triggers))) {}
 
-void TimerProbe::on_scheduled(int trigger) {
-  scheduled_.at(trigger).Increment();
+void TimerProbe::on_scheduled(int trigger, uint64_t n) {
+  scheduled_.at(trigger).Increment(static_cast<double>(n));
 }
 
-void TimerProbe::on_cancelled(int trigger) {
-  cancelled_.at(trigger).Increment();
+void TimerProbe::on_cancelled(int trigger, uint64_t n) {
+  cancelled_.at(trigger).Increment(static_cast<double>(n));
 }
 
 void TimerProbe::on_stale(int trigger) {

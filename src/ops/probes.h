@@ -53,11 +53,11 @@ class IngestProbe {
 
   IngestProbe(prometheus::Registry& registry, const Labels& labels);
 
-  void on_consumed(int event_type) { consumed_.at(event_type).Increment(); }
+  void on_consumed(int event_type, uint64_t n = 1) { consumed_.at(event_type).Increment(static_cast<double>(n)); }
   void on_decode_failure(int reason) { decode_failures_.at(reason).Increment(); }
   void on_dead_letter(int reason) { dead_letters_.at(reason).Increment(); }
-  void on_late_event() { late_.Increment(); }
-  void on_clamped_event() { clamped_.Increment(); }
+  void on_late_event(uint64_t n = 1) { late_.Increment(static_cast<double>(n)); }
+  void on_clamped_event(uint64_t n = 1) { clamped_.Increment(static_cast<double>(n)); }
 
   // A rebalance assigned (revoked) `partitions` partitions: counts the rebalance and moves
   // beckon_partitions_assigned by that many.
@@ -145,8 +145,8 @@ class TimerProbe {
 
   TimerProbe(prometheus::Registry& registry, const Labels& labels);
 
-  void on_scheduled(int trigger);
-  void on_cancelled(int trigger);
+  void on_scheduled(int trigger, uint64_t n = 1);
+  void on_cancelled(int trigger, uint64_t n = 1);
   // A timer fired `lateness_seconds` after its due time (negative values count as 0).
   void on_fired(int trigger, double lateness_seconds);
   // A timer came due that the customer's state did not hold (expected never to happen).
@@ -175,10 +175,14 @@ class JourneyProbe {
 
   JourneyProbe(prometheus::Registry& registry, const Labels& labels);
 
-  void on_emitted(int trigger, int channel) { emitted_.at(trigger, channel).Increment(); }
-  void on_suppressed(int trigger, int reason) { suppressed_.at(trigger, reason).Increment(); }
-  void on_deferred(int trigger) { deferred_.at(trigger).Increment(); }
-  void on_holdout(int trigger) { holdout_.at(trigger).Increment(); }
+  void on_emitted(int trigger, int channel, uint64_t n = 1) {
+    emitted_.at(trigger, channel).Increment(static_cast<double>(n));
+  }
+  void on_suppressed(int trigger, int reason, uint64_t n = 1) {
+    suppressed_.at(trigger, reason).Increment(static_cast<double>(n));
+  }
+  void on_deferred(int trigger, uint64_t n = 1) { deferred_.at(trigger).Increment(static_cast<double>(n)); }
+  void on_holdout(int trigger, uint64_t n = 1) { holdout_.at(trigger).Increment(static_cast<double>(n)); }
 
  private:
   detail::MetricGrid<prometheus::Counter> emitted_;

@@ -30,6 +30,10 @@ class WorkerObserver {
   virtual void on_deferred(journey::Trigger) {}
   virtual void on_commit(double /*seconds*/, size_t /*bytes*/, size_t /*entries*/) {}
   virtual void on_commit_failed() {}
+  // The worker's caller finished a batch (ingest::Runner: once per poll, after timers and any
+  // commit; Worker::end_batch). An observer that buffers its counts per worker, so that workers
+  // do not write shared counters per event, reports them here.
+  virtual void on_batch_end() {}
 };
 
 }  // namespace beckon::pipeline

@@ -96,6 +96,8 @@ class Worker {
   std::optional<Millis> wall_time_until_next_timer();
   // True when the commit interval has passed or a cache holds too many pinned entries.
   bool commit_due() const;
+  // Marks the end of a batch of work for the observer (WorkerObserver::on_batch_end).
+  void end_batch() { observer_.on_batch_end(); }
   // Waits for the sink's acknowledgements, then writes dirty state, timer changes, offsets and
   // frontiers in one batch. Returns the offsets now durable (for consumer-group commits).
   // `flush_timeout` overrides WorkerOptions::flush_timeout (shutdown uses a shorter one).
