@@ -5,12 +5,13 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <string>
 
 #include <sys/resource.h>
 
 #include <librdkafka/rdkafka.h>
+
+#include "kafka/handles.h"
 
 namespace beckon::bench {
 
@@ -31,29 +32,24 @@ inline RawConsumePass raw_consume_pass(const std::string& bootstrap, const std::
                                        std::chrono::seconds timeout = std::chrono::seconds(300)) {
   using Clock = std::chrono::steady_clock;
   RawConsumePass out;
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  const std::pair<const char*, std::string> props[] = {{"bootstrap.servers", bootstrap},
-                                                       {"group.id", group},
-                                                       {"queued.min.messages", "1000000"},
-                                                       {"enable.auto.commit", "false"},
-                                                       {"enable.partition.eof", "false"}};
-  for (const auto& [k, v] : props) {
-    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      out.error = std::string("kafka conf ") + k + ": " + err;
-      return out;
-    }
+  auto conf = kafka::make_conf({{"bootstrap.servers", bootstrap},
+                                {"group.id", group},
+                                {"queued.min.messages", "1000000"},
+                                {"enable.auto.commit", "false"},
+                                {"enable.partition.eof", "false"}});
+  if (!conf) {
+    out.error = "kafka conf: " + conf.status().to_string();
+    return out;
   }
-  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> c(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)),
-                                                       &rd_kafka_destroy);
+  char err[512];
+  kafka::KafkaPtr c(rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), err, sizeof(err)));
   if (!c) {
     out.error = std::string("rd_kafka_new: ") + err;
     return out;
   }
+  (void)conf->release();  // rd_kafka_new took it
   rd_kafka_poll_set_consumer(c.get());
-  std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)> list(
-      rd_kafka_topic_partition_list_new(partitions), &rd_kafka_topic_partition_list_destroy);
+  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(partitions));
   for (int part = 0; part < partitions; ++part) {
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), part)->offset = RD_KAFKA_OFFSET_BEGINNING;
   }
@@ -71,15 +67,12 @@ inline RawConsumePass raw_consume_pass(const std::string& bootstrap, const std::
   Clock::time_point first{}, last{};
   const auto deadline = Clock::now() + timeout;
   while (out.consumed < expected && Clock::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(c.get(), 100);
-    if (!m) continue;
-    if (!m->err) {
-      if (out.consumed == 0) first = Clock::now();
-      ++out.consumed;
-      out.payload_bytes += m->len;
-      last = Clock::now();
-    }
-    rd_kafka_message_destroy(m);
+    kafka::MessagePtr m(rd_kafka_consumer_poll(c.get(), 100));
+    if (!m || m->err) continue;
+    if (out.consumed == 0) first = Clock::now();
+    ++out.consumed;
+    out.payload_bytes += m->len;
+    last = Clock::now();
   }
   out.cpu_seconds = process_cpu() - cpu0;
   rd_kafka_consumer_close(c.get());

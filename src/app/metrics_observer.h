@@ -11,17 +11,15 @@
 
 namespace beckon::app {
 
-// Reports a worker's progress through the ops probes, and keeps the totals the demo prints.
-// Shared by all workers: every method is thread-safe (probes and atomics only).
-class MetricsObserver final : public pipeline::WorkerObserver {
+// The totals of every worker, reported through the ops probes and kept for the demo's summary.
+// Workers do not call it per event: each has a WorkerMetrics (below) that counts per batch and
+// calls add(); the rare reports go straight through the methods here. Thread-safe (probes and
+// atomics only).
+class MetricsObserver {
  public:
   explicit MetricsObserver(ops::Metrics& metrics) : m_(metrics) {}
 
-  void on_consumed(journey::EventType t) override {
-    m_.ingest.on_consumed(static_cast<int>(t));
-    consumed.fetch_add(1, std::memory_order_relaxed);
-  }
-  void on_dead_letter(std::string_view reason) override {
+  void on_dead_letter(std::string_view reason) {
     const auto& names = LabelNames::get().decode_errors;
     for (size_t i = 0; i < names.size(); ++i) {
       if (names[i] == reason) {
@@ -31,26 +29,12 @@ class MetricsObserver final : public pipeline::WorkerObserver {
     }
     dead_letters.fetch_add(1, std::memory_order_relaxed);
   }
-  void on_late_event() override { m_.ingest.on_late_event(); }
-  void on_clamped_event() override { m_.ingest.on_clamped_event(); }
-  void on_timer_scheduled(journey::Trigger t) override { m_.timer.on_scheduled(static_cast<int>(t)); }
-  void on_timer_cancelled(journey::Trigger t) override { m_.timer.on_cancelled(static_cast<int>(t)); }
-  void on_stale_timer(journey::Trigger t) override { m_.timer.on_stale(static_cast<int>(t)); }
-  void on_timer_fired(journey::Trigger t, Millis lateness) override {
+  void on_stale_timer(journey::Trigger t) { m_.timer.on_stale(static_cast<int>(t)); }
+  void on_timer_fired(journey::Trigger t, Millis lateness) {
     m_.timer.on_fired(static_cast<int>(t), static_cast<double>(lateness.count()) / 1000.0);
   }
-  void on_action(const journey::Action& a) override {
-    m_.journey.on_emitted(static_cast<int>(a.trigger), static_cast<int>(a.channel));
-    actions[static_cast<size_t>(a.trigger)].fetch_add(1, std::memory_order_relaxed);
-  }
-  void on_held_out(const journey::Action& a) override { m_.journey.on_holdout(static_cast<int>(a.trigger)); }
-  void on_suppressed(const journey::Suppression& s) override {
-    m_.journey.on_suppressed(static_cast<int>(s.trigger), static_cast<int>(s.reason));
-    suppressed.fetch_add(1, std::memory_order_relaxed);
-  }
-  void on_deferred(journey::Trigger t) override { m_.journey.on_deferred(static_cast<int>(t)); }
-  void on_commit(double seconds, size_t bytes, size_t) override { m_.state.on_commit(seconds, bytes); }
-  void on_commit_failed() override { m_.state.on_commit_failure(); }
+  void on_commit(double seconds, size_t bytes) { m_.state.on_commit(seconds, bytes); }
+  void on_commit_failed() { m_.state.on_commit_failure(); }
 
   // Counts a worker gathered over a batch (WorkerMetrics), added to the probes and totals.
   struct Counts {
@@ -102,7 +86,7 @@ class WorkerMetrics final : public pipeline::WorkerObserver {
     bump(c_.suppressed[static_cast<size_t>(s.trigger)][static_cast<size_t>(s.reason)]);
   }
   void on_deferred(journey::Trigger t) override { bump(c_.deferred[static_cast<size_t>(t)]); }
-  void on_commit(double seconds, size_t bytes, size_t entries) override { shared_.on_commit(seconds, bytes, entries); }
+  void on_commit(double seconds, size_t bytes, size_t) override { shared_.on_commit(seconds, bytes); }
   void on_commit_failed() override { shared_.on_commit_failed(); }
   void on_batch_end() override {
     if (!pending_) return;
