@@ -294,15 +294,37 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
       store->extra_handles_.push_back(handles[i]);
     }
   }
-  if (has_db && !options.read_only) {
-    Result<size_t> migrated = store->migrate_per_timer_keys();
-    if (!migrated) return migrated.status();
-    if (*migrated > 0) {
-      spdlog::info("state store {}: rewrote {} timers from one key per timer into buckets of due time", path,
-                   *migrated);
-    }
-  }
+  if (Status s = store->check_layout(has_db); !s) return s;
   return store;
+}
+
+Status Store::check_layout(bool existed) {
+  const auto write_marker = [this]() -> Status {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::Status ws = db_->Put(wo, cf(Cf::kDefault), slice(keys::kLayoutKey), slice(keys::kLayoutTimerBuckets));
+    if (!ws.ok()) return from_rocksdb(ws, "writing the store layout marker");
+    return Status::ok();
+  };
+  if (!existed) return options_.read_only ? Status::ok() : write_marker();
+  std::string layout;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kDefault), slice(keys::kLayoutKey), &layout);
+  if (s.ok()) {
+    if (layout == keys::kLayoutTimerBuckets) return Status::ok();
+    return Status::corruption("state store in " + options_.path + " has layout '" + layout +
+                              "', which this beckon does not know (written by a newer version?)");
+  }
+  if (!s.IsNotFound()) return from_rocksdb(s, "reading the store layout marker");
+  // No marker: a store written before the marker existed, which may hold one key per timer.
+  // A read-only open leaves it as it is (tools report such keys).
+  if (options_.read_only) return Status::ok();
+  Result<size_t> migrated = migrate_per_timer_keys();
+  if (!migrated) return migrated.status();
+  if (*migrated > 0) {
+    spdlog::info("state store {}: rewrote {} timers from one key per timer into buckets of due time",
+                 options_.path, *migrated);
+  }
+  return write_marker();
 }
 
 Result<size_t> Store::migrate_per_timer_keys() {

@@ -188,8 +188,13 @@ class Store {
   friend class CommitBatch;
   Store() = default;
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[static_cast<int>(c)]; }
+  // Checks the store-wide layout marker (keys.h). A new store gets it; an existing store
+  // without it (written before the marker existed) has its timers rewritten into buckets when
+  // opened for writing, then gets it; an unknown layout is refused. `existed`: the store was
+  // there before this open.
+  Status check_layout(bool existed);
   // Rewrites timers stored one key per timer (the layout before buckets) into buckets; the
-  // number rewritten. Run by open() for writing.
+  // number rewritten. Reads every key of the timers CF.
   Result<size_t> migrate_per_timer_keys();
   // `start` is a timer key (keys.h) or a prefix of one.
   Status scan_timers_impl(PartitionId p, const std::string& start, bool skip_start, size_t limit,

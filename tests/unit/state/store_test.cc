@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -219,51 +222,120 @@ TEST(Store, TimerChangesMergeAcrossCommitsFlushesAndCompactions) {
   EXPECT_EQ(all_timers(*reopened, p), (std::vector<T>{{t0 + 5, "d", 4}, {t0 + 20, "b", 2}}));
 }
 
-// A store written before timers were bucketed (one key per timer, empty value) is rewritten
-// into buckets when opened for writing: every timer is still there, in order, and no per-timer
-// key is left.
+// Opens the store at `path` with plain RocksDB (every column family it has) and hands the DB
+// and the handle of each column family, by name, to `edit`: writes an older beckon, or a
+// newer one, could have made.
+void edit_raw(const std::string& path,
+              const std::function<void(rocksdb::DB&, std::map<std::string, rocksdb::ColumnFamilyHandle*>&)>& edit) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &raw).ok());
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
+  for (size_t i = 0; i < names.size(); ++i) by_name[names[i]] = handles[i];
+  edit(*raw, by_name);
+  for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+  delete raw;
+}
+
+// A timer key as the layout before buckets stored it: [partition BE32][timer key], empty value.
+std::string per_timer_key(int32_t partition, int64_t due, std::string_view customer, uint64_t id) {
+  std::string k = keys::partition_prefix(PartitionId(partition));
+  keys::append_timer_key(k, EventTime(due), customer, id);
+  return k;
+}
+
+std::optional<std::string> raw_layout(const std::string& path) {
+  std::optional<std::string> out;
+  edit_raw(path, [&](rocksdb::DB& db, auto& cfs) {
+    std::string v;
+    if (db.Get(rocksdb::ReadOptions(), cfs.at("default"), std::string(keys::kLayoutKey), &v).ok()) out = v;
+  });
+  return out;
+}
+
+TEST(Store, NewStoreRecordsItsLayout) {
+  TempDir dir;
+  const std::string path = dir.sub("db");
+  { ASSERT_TRUE(open_ok(path)); }
+  EXPECT_EQ(raw_layout(path), std::string(keys::kLayoutTimerBuckets));
+}
+
+// A store written before timers were bucketed (one key per timer, empty value, no layout
+// marker) is rewritten into buckets when opened for writing: every timer is still there, in
+// order, no per-timer key is left, and the marker is written.
 TEST(Store, OpenRewritesPerTimerKeysIntoBuckets) {
   TempDir dir;
   const std::string path = dir.sub("db");
   { ASSERT_TRUE(open_ok(path)); }  // creates the column families
+  edit_raw(path, [](rocksdb::DB& db, auto& cfs) {
+    ASSERT_TRUE(db.Delete(rocksdb::WriteOptions(), cfs.at("default"), std::string(keys::kLayoutKey)).ok());
+    for (const std::string& k : {per_timer_key(1, 50, "b", 2), per_timer_key(1, -50, "z", 9), per_timer_key(1, 50, "a", 3),
+                                 per_timer_key(1, 200'000, "a", 1), per_timer_key(2, 0, "p2", 1)}) {
+      ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), cfs.at("timers"), k, "").ok());
+    }
+  });
+  ASSERT_FALSE(raw_layout(path).has_value());
   {
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &raw).ok());
-    rocksdb::ColumnFamilyHandle* timers = nullptr;
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "timers") timers = handles[i];
-    }
-    ASSERT_NE(timers, nullptr);
-    auto old_key = [](int32_t partition, int64_t due, std::string_view customer, uint64_t id) {
-      std::string k = keys::partition_prefix(PartitionId(partition));
-      keys::append_timer_key(k, EventTime(due), customer, id);
-      return k;
-    };
-    for (const std::string& k : {old_key(1, 50, "b", 2), old_key(1, -50, "z", 9), old_key(1, 50, "a", 3),
-                                 old_key(1, 200'000, "a", 1), old_key(2, 0, "p2", 1)}) {
-      ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), timers, k, "").ok());
-    }
-    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
-    delete raw;
+    // Read-only (tools) neither rewrites nor marks.
+    StoreOptions ro = options_for(path);
+    ro.read_only = true;
+    auto tool = Store::open(ro);
+    ASSERT_TRUE(tool.is_ok()) << tool.status().to_string();
   }
+  ASSERT_FALSE(raw_layout(path).has_value());
+  {
+    auto store = open_ok(path);
+    ASSERT_TRUE(store);
+    using T = std::tuple<int64_t, std::string, uint64_t>;
+    EXPECT_EQ(all_timers(*store, PartitionId(1)),
+              (std::vector<T>{{-50, "z", 9}, {50, "a", 3}, {50, "b", 2}, {200'000, "a", 1}}));
+    EXPECT_EQ(all_timers(*store, PartitionId(2)), (std::vector<T>{{0, "p2", 1}}));
+    // Only bucket keys remain, so a read-only open (tools) reads them too.
+    ASSERT_TRUE(store->compact().is_ok());
+    ASSERT_TRUE(store->compact().is_ok());
+    const std::set<std::string> buckets = {
+        keys::timer_bucket_key(PartitionId(1), EventTime(50)), keys::timer_bucket_key(PartitionId(1), EventTime(-50)),
+        keys::timer_bucket_key(PartitionId(1), EventTime(200'000)), keys::timer_bucket_key(PartitionId(2), EventTime(0))};
+    EXPECT_EQ(store->int_property("rocksdb.estimate-num-keys", Cf::kTimers).value(), buckets.size());
+  }
+  EXPECT_EQ(raw_layout(path), std::string(keys::kLayoutTimerBuckets));
+}
+
+// With the marker, an open does not read the timers CF: a per-timer key (which no beckon that
+// writes the marker produces) is left in place and reported by the scan that meets it.
+TEST(Store, OpenWithLayoutMarkerSkipsTheRewrite) {
+  TempDir dir;
+  const std::string path = dir.sub("db");
+  { ASSERT_TRUE(open_ok(path)); }
+  edit_raw(path, [](rocksdb::DB& db, auto& cfs) {
+    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), cfs.at("timers"), per_timer_key(1, 50, "b", 2), "").ok());
+  });
   auto store = open_ok(path);
   ASSERT_TRUE(store);
-  using T = std::tuple<int64_t, std::string, uint64_t>;
-  EXPECT_EQ(all_timers(*store, PartitionId(1)),
-            (std::vector<T>{{-50, "z", 9}, {50, "a", 3}, {50, "b", 2}, {200'000, "a", 1}}));
-  EXPECT_EQ(all_timers(*store, PartitionId(2)), (std::vector<T>{{0, "p2", 1}}));
-  // Only bucket keys remain, so a read-only open (tools) reads them too.
-  ASSERT_TRUE(store->compact().is_ok());
-  ASSERT_TRUE(store->compact().is_ok());
-  const std::set<std::string> buckets = {
-      keys::timer_bucket_key(PartitionId(1), EventTime(50)), keys::timer_bucket_key(PartitionId(1), EventTime(-50)),
-      keys::timer_bucket_key(PartitionId(1), EventTime(200'000)), keys::timer_bucket_key(PartitionId(2), EventTime(0))};
-  EXPECT_EQ(store->int_property("rocksdb.estimate-num-keys", Cf::kTimers).value(), buckets.size());
+  Status s = store->scan_timers(PartitionId(1), EventTime::min(), 10, [](EventTime, std::string_view, uint64_t) {});
+  EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  EXPECT_NE(s.message().find("not a bucket key"), std::string::npos) << s.to_string();
+}
+
+TEST(Store, OpenRefusesAnUnknownLayout) {
+  TempDir dir;
+  const std::string path = dir.sub("db");
+  { ASSERT_TRUE(open_ok(path)); }
+  edit_raw(path, [](rocksdb::DB& db, auto& cfs) {
+    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), cfs.at("default"), std::string(keys::kLayoutKey), "timer-trees").ok());
+  });
+  for (bool read_only : {false, true}) {
+    StoreOptions o = options_for(path);
+    o.read_only = read_only;
+    auto r = Store::open(o);
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
+    EXPECT_NE(r.status().message().find("timer-trees"), std::string::npos) << r.status().to_string();
+  }
 }
 
 TEST(Store, DeletePartitionDropsOnlyThatPartition) {
