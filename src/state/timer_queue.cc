@@ -121,6 +121,7 @@ Status TimerQueue::open() {
   bound_ = Key{};
   version_ = flushed_version_ = 0;
   flushed_ = false;
+  flushed_changes_ = false;
   pending_ = 0;
   error_ = Status::ok();
 
@@ -387,13 +388,16 @@ Status TimerQueue::flush_to(CommitBatch& batch) {
   batch.put_meta(partition_, kPendingMetaKey, counts);
   flushed_version_ = version_;
   flushed_ = true;
+  flushed_changes_ = changes_.size() != 0;
   return Status::ok();
 }
 
 void TimerQueue::on_committed() {
   if (!flushed_) return;
   flushed_ = false;
-  drop_spill();  // the store changed under it
+  // Timer records written change the store under the read-ahead; a commit that wrote none
+  // (only the pending count) leaves it valid.
+  if (flushed_changes_) drop_spill();
   if (version_ == flushed_version_) {
     changes_.clear();  // nothing changed since the flush: the store holds it all
     return;

@@ -99,6 +99,8 @@ class TimerQueue {
   const Status& status() const { return error_; }
   size_t head_size() const { return head_.size(); }
   size_t uncommitted_changes() const { return changes_.size(); }
+  // Store keys read ahead by the last refill and not yet taken into the head (tests).
+  size_t read_ahead() const { return spill_.size() - spill_pos_; }
   PartitionId partition() const { return partition_; }
 
  private:
@@ -209,7 +211,8 @@ class TimerQueue {
   ChangeTable changes_;  // uncommitted puts/deletes relative to the store
   // Store keys just past bound_, in order, from the last store scan: [spill_pos_, size) are
   // still to come; spill_exhausted_ when that scan reached the end of the partition. Valid until
-  // the store or the bound changes otherwise (on_committed, trim_head, open clear it).
+  // the store's timers or the bound change otherwise (open, trim_head and a commit that wrote
+  // timer changes clear it).
   std::vector<Key> spill_;
   size_t spill_pos_ = 0;
   bool spill_exhausted_ = false;
@@ -217,6 +220,7 @@ class TimerQueue {
   uint64_t version_ = 0;
   uint64_t flushed_version_ = 0;
   bool flushed_ = false;
+  bool flushed_changes_ = false;  // the batch in flight writes timer records
   int64_t pending_ = 0;
   std::array<int64_t, kTimerClasses> pending_by_class_{};
   Status error_;

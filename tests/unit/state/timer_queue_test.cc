@@ -167,6 +167,33 @@ TEST_F(TimerQueueTest, BeyondTheHeadScheduleAndCancelTrustTheCallerNotTheStore) 
   EXPECT_EQ(q->uncommitted_changes(), 2u);
 }
 
+// A refill reads several heads' worth and keeps the rest for the next refills. A commit that
+// writes timer records drops that read-ahead (the store changed under it); one that writes
+// none keeps it. Either way every timer pops once, in order.
+TEST_F(TimerQueueTest, ReadAheadSurvivesCommitsWithoutTimerChanges) {
+  const PartitionId p(0);
+  {
+    auto q = open_queue(p, 4);
+    for (int i = 0; i < 200; ++i) q->schedule("c" + std::to_string(1000 + i), 1, EventTime(1000 + i));
+    commit(*q);
+  }
+  auto q = open_queue(p, 4);
+  ASSERT_EQ(q->head_size(), 4u);
+  const size_t ahead = q->read_ahead();
+  ASSERT_GT(ahead, 0u);
+  commit(*q);  // nothing changed: only the pending count is written
+  EXPECT_EQ(q->read_ahead(), ahead);
+  std::vector<std::string> popped = pop_all(*q, EventTime(1000));  // one timer: a delete to write
+  ASSERT_EQ(popped.size(), 1u);
+  commit(*q);
+  EXPECT_EQ(q->read_ahead(), 0u);
+  std::vector<std::string> rest = pop_all(*q, EventTime(5000));
+  popped.insert(popped.end(), rest.begin(), rest.end());
+  ASSERT_EQ(popped.size(), 200u);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(popped[i], std::to_string(1000 + i) + ":c" + std::to_string(1000 + i) + ":1");
+  EXPECT_EQ(q->pending(), 0);
+}
+
 TEST_F(TimerQueueTest, CountsStayExactBeyondATinyHeadAcrossCommitsAndReopen) {
   // Head capacity 1: nearly every schedule and cancel lands beyond the head and is counted on the
   // caller's word alone.
