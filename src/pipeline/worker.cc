@@ -324,6 +324,12 @@ uint64_t Worker::cache_misses() const {
   return n;
 }
 
+uint64_t Worker::cache_loads() const {
+  uint64_t n = 0;
+  for (const auto& [_, p] : partitions_) n += p->cache.loads();
+  return n;
+}
+
 size_t Worker::cached_customers() const {
   size_t n = 0;
   for (const auto& [_, p] : partitions_) n += p->cache.size();

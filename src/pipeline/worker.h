@@ -119,6 +119,7 @@ class Worker {
   EventTime frontier(PartitionId partition) const;
   uint64_t cache_hits() const;
   uint64_t cache_misses() const;
+  uint64_t cache_loads() const;  // customer states read from the store (StateCache::loads)
   size_t cached_customers() const;
   int64_t pending_timers() const;
   // Pending timers by trigger over the owned partitions (exact, from the timer index).

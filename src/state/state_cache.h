@@ -86,6 +86,7 @@ class StateCache {
       return &e->value;
     }
     ++misses_;
+    ++loads_;
     Status s = store_.get_customer(partition_, customer, &scratch_);
     const bool found = s.is_ok();
     if (!found && s.code() != Status::Code::kNotFound) return s;
@@ -146,6 +147,7 @@ class StateCache {
       for (const Entry* e : hits_scratch_) Codec::touch(e->value);
     }
     if (batch_entries_.empty()) return;
+    loads_ += batch_entries_.size();
     for (Entry* e : batch_entries_) batch_keys_.push_back(e->key);
     store_.multi_get_customers(partition_, batch_keys_, [this](size_t i, const Status& s, std::string_view value) {
       Entry& e = *batch_entries_[i];
@@ -259,6 +261,10 @@ class StateCache {
   size_t dirty_count() const { return changed_.size(); }
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
+  // Customers read from the store so far (batched by prefetch() or one by one by get()),
+  // counted when read: unlike misses(), which counts a prefetched value at its first get(),
+  // reads made before a measured period (a warm-up) stay out of a difference taken across it.
+  uint64_t loads() const { return loads_; }
   bool over_capacity() const { return size_ > capacity_; }
   PartitionId partition() const { return partition_; }
 
@@ -453,6 +459,7 @@ class StateCache {
   std::vector<std::string_view> batch_keys_;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
+  uint64_t loads_ = 0;
 };
 
 }  // namespace beckon::state

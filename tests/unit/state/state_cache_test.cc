@@ -298,10 +298,12 @@ TEST_F(StateCacheTest, PrefetchLoadsMissingCustomersInOneReadAndKeepsCachedOnes)
   b->n = 20;  // changed in the cache, not yet committed: prefetch must not reload it
   cache.mark_dirty("b");
   const uint64_t misses = cache.misses();
+  EXPECT_EQ(cache.loads(), 1u);  // b
 
   const std::vector<std::string_view> keys = {"a", "b", "absent", "a", "", "bad"};
   cache.prefetch(keys);
   EXPECT_EQ(cache.misses(), misses);  // counted when asked for, not when prefetched
+  EXPECT_EQ(cache.loads(), 4u);       // read now: a, absent, bad (once each; b is cached)
   EXPECT_EQ(cache.size(), 3u);        // b, a, absent; the undecodable one is left out
 
   bool existed = false;
@@ -318,9 +320,11 @@ TEST_F(StateCacheTest, PrefetchLoadsMissingCustomersInOneReadAndKeepsCachedOnes)
   EXPECT_EQ(cache.get("absent", &existed).value()->n, 0);
   EXPECT_FALSE(existed);
 
+  EXPECT_EQ(cache.loads(), 4u);  // every get so far was served from the cache
   auto r = cache.get("bad");
   ASSERT_FALSE(r.is_ok());
   EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(cache.loads(), 5u);  // read again, one by one, to report it
   EXPECT_TRUE(cache.index_consistent());
 
   commit(cache);
