@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace beckon::app {
 
@@ -186,6 +187,7 @@ void Engine::refresh_gauges() {
 
 Status Engine::run() {
   gauges_ = std::thread([this] {
+    set_thread_name("beckon-gauges");
     while (!stopping_.load()) {
       refresh_gauges();
       for (int i = 0; i < 20 && !stopping_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));

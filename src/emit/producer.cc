@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace beckon::emit {
 
@@ -70,7 +71,10 @@ Result<std::unique_ptr<Producer>> Producer::create(const kafka::Properties& prop
   std::unique_ptr<Producer> p(new Producer());
   p->rk_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), err, sizeof(err)));
   if (!p->rk_) return Status::fatal(std::string("producer: ") + err);
-  p->poller_ = std::thread([raw = p.get()] { raw->poll_loop(); });
+  p->poller_ = std::thread([raw = p.get()] {
+    set_thread_name("beckon-produce");
+    raw->poll_loop();
+  });
   return p;
 }
 

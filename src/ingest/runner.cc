@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace beckon::ingest {
 
@@ -325,8 +326,11 @@ Status Runner::run() {
   if (rd_kafka_resp_err_t e = rd_kafka_subscribe(consumer_.get(), topics.get()); e) {
     return kafka::map_error(e, "subscribe");
   }
-  for (auto& slot : slots_) {
-    slot->thread = std::thread([this, s = slot.get()] { worker_loop(*s); });
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    slots_[i]->thread = std::thread([this, i, s = slots_[i].get()] {
+      set_thread_name("beckon-worker-" + std::to_string(i));
+      worker_loop(*s);
+    });
   }
 
   while (!stopping_.load()) {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <utility>
 
+#include "core/thread_name.h"
+
 namespace beckon::ops {
 namespace {
 
@@ -113,6 +115,7 @@ Status HttpServer::start(const std::string& listen) {
 
   started_ = true;
   thread_ = std::thread([impl = impl_.get()] {
+    set_thread_name("beckon-http");  // httplib's request threads, started here, inherit it
     impl->server.listen_after_bind();
     impl->listen_returned.store(true, std::memory_order_release);
   });

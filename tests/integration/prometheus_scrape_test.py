@@ -8,7 +8,7 @@ loaded, then checks through Prometheus' HTTP API that:
 - the dead letter and partition gauges arrived;
 - every alert rule of deploy/prometheus/alerts.yml is loaded and evaluates without error;
 - every PromQL expression of the Grafana dashboard is accepted by Prometheus;
-and that beckon's /healthz and /readyz answer 200 once partitions are assigned.
+and that beckon's /healthz and /readyz answer 200 once partitions are assigned, and its threads are named.
 Every wait is bounded; all processes are stopped at the end."""
 import json
 import os
@@ -134,6 +134,20 @@ def main():
                    alive=engine.check_alive)
         status, body = http_get(ops + "/readyz")
         print(f"/readyz: {status} {body.strip()}")
+
+        # Operators tell the threads apart in `top -H` / `ps -L` by name.
+        task_dir = f"/proc/{engine.proc.pid}/task"
+        names = set()
+        for tid in os.listdir(task_dir):
+            try:
+                with open(os.path.join(task_dir, tid, "comm")) as f:
+                    names.add(f.read().strip())
+            except FileNotFoundError:
+                pass  # the thread ended meanwhile
+        print(f"thread names: {sorted(names)}")
+        for want in ("beckon-worker-0", "beckon-gauges", "beckon-produce", "beckon-http"):
+            if want not in names:
+                raise AssertionError(f"no thread named {want} in {sorted(names)}")
 
         t = h.now_ms()
         cart = {"items": [{"sku": "LIP-01", "quantity": 1, "unit_price": 19.5}], "currency": "EUR"}
