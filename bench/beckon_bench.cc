@@ -603,6 +603,8 @@ json run_timers(const Params& p, const std::string& dir) {
   const int64_t pending_before_restart = worker.pending_timers();
   std::vector<PartitionId> owned = worker.partitions();
   for (PartitionId part : owned) worker.revoke(part);
+  // `worker` still refers to the old store; it owns no partition now and is not used again (its
+  // destructor does not touch the store).
   store.reset();
   const auto open0 = Clk::now();
   store = open_store(dir);

@@ -7,9 +7,10 @@
 //   timers CF    : [partition BE32][bucket BE64]                                   -> timer records
 //   offsets CF   : [partition BE32][0x01][topic]                                   -> offset BE64
 //                  [partition BE32][0x02][meta key]                                -> raw bytes
-//   default CF   : "layout"                                                        -> "timer-buckets"
+//   default CF   : [0xFF]"layout"                                                  -> "timer-buckets"
 //
-// The layout marker is the only store-wide key. A store has it once its timers CF holds only
+// The layout marker is the only store-wide key, outside every partition's range (its first byte
+// is above any partition number's). A store has it once its timers CF holds only
 // bucket keys: a store opened for writing without it (written before timers were bucketed, when
 // the timers CF held one key [partition BE32][timer key] per timer) is rewritten first, and a
 // store with an unknown layout is refused.
@@ -41,7 +42,9 @@ namespace beckon::state::keys {
 inline constexpr size_t kPartitionBytes = 4;
 // Longest customer id a timer key can hold (the length is stored in 16 bits).
 inline constexpr size_t kMaxTimerCustomerBytes = 0xFFFF;
-inline constexpr std::string_view kLayoutKey = "layout";
+// Starts with 0xFF: every partition's keys start with a partition number >= 0 (first byte below
+// 0x80), so no partition's range (delete_partition) holds the marker.
+inline constexpr std::string_view kLayoutKey = "\xff" "layout";
 inline constexpr std::string_view kLayoutTimerBuckets = "timer-buckets";
 inline constexpr char kOffsetTag = 0x01;
 inline constexpr char kMetaTag = 0x02;

@@ -321,6 +321,20 @@ TEST(Store, OpenWithLayoutMarkerSkipsTheRewrite) {
   EXPECT_NE(s.message().find("not a bucket key"), std::string::npos) << s.to_string();
 }
 
+// The marker is store-wide: dropping the partition whose number its first four bytes would
+// spell (as a partition prefix, keys.h) leaves it in place.
+TEST(Store, DeletePartitionKeepsTheLayoutMarker) {
+  TempDir dir;
+  const std::string path = dir.sub("db");
+  {
+    auto store = open_ok(path);
+    ASSERT_TRUE(store);
+    const uint32_t spelled = keys::get_be32(keys::kLayoutKey.data()) & 0x7FFFFFFFu;
+    ASSERT_TRUE(store->delete_partition(PartitionId(static_cast<int32_t>(spelled))).is_ok());
+  }
+  EXPECT_EQ(raw_layout(path), std::string(keys::kLayoutTimerBuckets));
+}
+
 TEST(Store, OpenRefusesAnUnknownLayout) {
   TempDir dir;
   const std::string path = dir.sub("db");
