@@ -257,6 +257,15 @@ std::optional<std::string> raw_layout(const std::string& path) {
   return out;
 }
 
+// A new store at `path`, then one key written behind its back into column family `cf`.
+void new_store_with_raw_put(const std::string& path, const std::string& cf, const std::string& key,
+                            const std::string& value) {
+  { ASSERT_TRUE(open_ok(path)); }
+  edit_raw(path, [&](rocksdb::DB& db, auto& cfs) {
+    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), cfs.at(cf), key, value).ok());
+  });
+}
+
 TEST(Store, NewStoreRecordsItsLayout) {
   TempDir dir;
   const std::string path = dir.sub("db");
@@ -310,10 +319,7 @@ TEST(Store, OpenRewritesPerTimerKeysIntoBuckets) {
 TEST(Store, OpenWithLayoutMarkerSkipsTheRewrite) {
   TempDir dir;
   const std::string path = dir.sub("db");
-  { ASSERT_TRUE(open_ok(path)); }
-  edit_raw(path, [](rocksdb::DB& db, auto& cfs) {
-    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), cfs.at("timers"), per_timer_key(1, 50, "b", 2), "").ok());
-  });
+  new_store_with_raw_put(path, "timers", per_timer_key(1, 50, "b", 2), "");
   auto store = open_ok(path);
   ASSERT_TRUE(store);
   Status s = store->scan_timers(PartitionId(1), EventTime::min(), 10, [](EventTime, std::string_view, uint64_t) {});
@@ -338,10 +344,7 @@ TEST(Store, DeletePartitionKeepsTheLayoutMarker) {
 TEST(Store, OpenRefusesAnUnknownLayout) {
   TempDir dir;
   const std::string path = dir.sub("db");
-  { ASSERT_TRUE(open_ok(path)); }
-  edit_raw(path, [](rocksdb::DB& db, auto& cfs) {
-    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), cfs.at("default"), std::string(keys::kLayoutKey), "timer-trees").ok());
-  });
+  new_store_with_raw_put(path, "default", std::string(keys::kLayoutKey), "timer-trees");
   for (bool read_only : {false, true}) {
     StoreOptions o = options_for(path);
     o.read_only = read_only;
