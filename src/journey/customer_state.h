@@ -160,11 +160,15 @@ struct CustomerState {
 
 // Compact versioned binary form of CustomerState (the RocksDB value). Layout: a version byte,
 // then fields as varints (zig-zag for signed), doubles as 8 little-endian bytes, strings as
-// length-prefixed bytes. Decoding checks every length against the remaining input and every enum
+// length-prefixed bytes. Version 2 (written since; customer_state.cc lists what it changed)
+// codes times as differences and leaves out empty channels, forms and order stats; version 1
+// states, written by earlier releases, still decode, and are rewritten as version 2 when their
+// customer next changes. Decoding checks every length against the remaining input and every enum
 // against its range: truncated or garbage input gives Status::corruption, never a crash or a
 // large allocation. Stateless and thread-safe.
 struct CustomerStateCodec {
-  static constexpr uint8_t kVersion = 1;
+  static constexpr uint8_t kVersion = 2;
+  static constexpr uint8_t kVersion1 = 1;
   static void encode(const CustomerState& state, std::string& out);
   static Status decode(std::string_view bytes, CustomerState& out);
   // Starts loading the first line of each heap block of `s` (the state cache calls it before

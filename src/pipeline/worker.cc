@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "state/keys.h"
 
 namespace beckon::pipeline {
 
@@ -14,6 +15,12 @@ using journey::CustomerStateCodec;
 namespace {
 
 constexpr std::string_view kFrontierMetaKey = "frontier";
+
+// The store's layout marker names the newest customer-state version it may hold (keys.h).
+constexpr std::string_view kLayout = state::keys::kLayoutCurrent;
+static_assert(kLayout.substr(0, kLayout.size() - 1).ends_with("customer-state-") &&
+                  kLayout.back() == '0' + CustomerStateCodec::kVersion,
+              "keys::kLayoutCurrent must name CustomerStateCodec::kVersion");
 
 using journey::JourneyEngine;
 

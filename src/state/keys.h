@@ -45,6 +45,12 @@ inline constexpr size_t kMaxTimerCustomerBytes = 0xFFFF;
 // Starts with 0xFF: every partition's keys start with a partition number >= 0 (first byte below
 // 0x80), so no partition's range (delete_partition) holds the marker.
 inline constexpr std::string_view kLayoutKey = "\xff" "layout";
+// The layout the store is in, recorded under kLayoutKey. It also names the newest customer-state
+// encoding the store may hold (journey::CustomerStateCodec::kVersion), so that a release which
+// cannot decode those states refuses the store at open instead of failing on each customer.
+inline constexpr std::string_view kLayoutCurrent = "timer-buckets customer-state-2";
+// The layout recorded before customer states had version 2: timer buckets, states of version 1.
+// A writable open moves it to kLayoutCurrent (it may then hold states of both versions).
 inline constexpr std::string_view kLayoutTimerBuckets = "timer-buckets";
 inline constexpr char kOffsetTag = 0x01;
 inline constexpr char kMetaTag = 0x02;

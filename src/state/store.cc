@@ -302,7 +302,7 @@ Status Store::check_layout(bool existed) {
   const auto write_marker = [this]() -> Status {
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    rocksdb::Status ws = db_->Put(wo, cf(Cf::kDefault), slice(keys::kLayoutKey), slice(keys::kLayoutTimerBuckets));
+    rocksdb::Status ws = db_->Put(wo, cf(Cf::kDefault), slice(keys::kLayoutKey), slice(keys::kLayoutCurrent));
     if (!ws.ok()) return from_rocksdb(ws, "writing the store layout marker");
     return Status::ok();
   };
@@ -310,7 +310,9 @@ Status Store::check_layout(bool existed) {
   std::string layout;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kDefault), slice(keys::kLayoutKey), &layout);
   if (s.ok()) {
-    if (layout == keys::kLayoutTimerBuckets) return Status::ok();
+    if (layout == keys::kLayoutCurrent) return Status::ok();
+    // Before customer states of version 2: this beckon writes them from now on.
+    if (layout == keys::kLayoutTimerBuckets) return options_.read_only ? Status::ok() : write_marker();
     return Status::corruption("state store in " + options_.path + " has layout '" + layout +
                               "', which this beckon does not know (written by a newer version?)");
   }

@@ -128,10 +128,9 @@ std::string from_hex(std::string_view hex) {
   return bytes;
 }
 
-// The exact version-1 encoding of golden_state(). States already in RocksDB are stored in this
-// form: the codec must keep producing and accepting exactly these bytes (a format change needs a
-// new version byte).
-constexpr std::string_view kGoldenStateHex =
+// The exact version-1 encoding of golden_state(), as releases before version 2 wrote it. Stores
+// still hold states in this form: the codec must keep accepting exactly these bytes.
+constexpr std::string_view kGoldenStateV1Hex =
     "011e416d65726963612f417267656e74696e612f4275656e6f735f41697265730565732d41520100010102000102007f"
     "ffffffff0f0180a8f2bbea64e70801800180b8bfe9e964cf100280800180c88c97e964b718038080800180d8d9c4e864"
     "9f2004808080800180e8a6f2e7648728050180f8f39fe76454adfa5c6d454a934001feffffffffffffffff010e6f7264"
@@ -151,6 +150,27 @@ constexpr std::string_view kGoldenStateHex =
     "ffffffffffffff010d7265706c656e6973686d656e740205534b552d4100feffffff0f8001ff01fe010e736869707069"
     "6e675f64656c617903056f72642d37ff7fffffffff0f";
 
+// The exact version-2 encoding of golden_state(). The codec writes this form: it must keep
+// producing and accepting exactly these bytes (a format change needs a new version byte).
+constexpr std::string_view kGoldenStateHex =
+    "021e416d65726963612f417267656e74696e612f4275656e6f735f41697265730565732d415205c9043f7fffffffff0f"
+    "0182a8f2bbea64e70801800181f0b252cf100280800181f0b252b718038080800181f0b2529f2004808080800181f0b2"
+    "528728050181f0b2520154adfa5c6d454a934083f8f39fe76401ffffffffffffff7f0e6f72642dc3a974c3a92d303030"
+    "3103064c49502d3031040000000000803340066d616b65757007435245414d2d3105000000000000008000c801787878"
+    "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+    "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+    "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+    "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+    "7878787878ffffffff0f9c7500883ce4377e08736b696e636172650000000000001dc00345555204ac0201070181d88d"
+    "c4959bffffff0101020000038198a58eeb648080010205534b552d41086861697263617265056f72642d378290ded0fa"
+    "620682a0f6a71300000000feffffff0f0002056f72642d370344484c81a0f6a71382d098f70182f0b252077765617468"
+    "657201056f72642d3803555053ffdff6c7fc6204001064656c69766572795f6f7665726475650203fea7f2bbea64c2a9"
+    "07cbd1f9bbea640210636172745f6162616e646f6e6d656e740007048ca8f2bbea64818abe0601127369676e75705f61"
+    "62616e646f6e6d656e74076c6f79616c7479ffffffff0f01859eb4b5ea640c0204efcdab8967452301fce1a9bfea6481"
+    "ea3001000007040100000000000000fdf7f8beea64040201076c6f79616c74790100fffffffffffffffffaffffffffff"
+    "ffffff0104000d7265706c656e6973686d656e740205534b552d4100feffffff0f800000000000000082feffffffffff"
+    "ffff018004000e7368697070696e675f64656c617903056f72642d37ff7fffffffff0f";
+
 TEST(CustomerStateCodec, EncodingMatchesGoldenBytes) {
   std::string bytes;
   CustomerStateCodec::encode(golden_state(), bytes);
@@ -158,10 +178,50 @@ TEST(CustomerStateCodec, EncodingMatchesGoldenBytes) {
 }
 
 TEST(CustomerStateCodec, GoldenBytesDecodeToTheState) {
+  for (std::string_view hex : {kGoldenStateHex, kGoldenStateV1Hex}) {
+    CustomerState decoded;
+    Status st = CustomerStateCodec::decode(from_hex(hex), decoded);
+    ASSERT_TRUE(st.is_ok()) << st.to_string() << " version " << hex.substr(0, 2);
+    EXPECT_EQ(decoded, golden_state()) << "version " << hex.substr(0, 2);
+  }
+}
+
+TEST(CustomerStateCodec, Version1StateIsRewrittenAsVersion2) {
   CustomerState decoded;
-  Status st = CustomerStateCodec::decode(from_hex(kGoldenStateHex), decoded);
-  ASSERT_TRUE(st.is_ok()) << st.to_string();
-  EXPECT_EQ(decoded, golden_state());
+  ASSERT_TRUE(CustomerStateCodec::decode(from_hex(kGoldenStateV1Hex), decoded).is_ok());
+  std::string bytes;
+  CustomerStateCodec::encode(decoded, bytes);
+  EXPECT_EQ(to_hex(bytes), kGoldenStateHex);
+}
+
+TEST(CustomerStateCodec, EmptyPartsTakeOneByteEach) {
+  CustomerState empty;
+  std::string bytes;
+  CustomerStateCodec::encode(empty, bytes);
+  EXPECT_EQ(bytes.size(), 26u) << "version, 17 empty fields of one byte each, and the 8-byte cart value";
+  // One channel engaged, one form started, no orders: only those two are written.
+  CustomerState s;
+  s.engagement[3].opened = 1;
+  s.signups[1].started = true;
+  std::string some;
+  CustomerStateCodec::encode(s, some);
+  EXPECT_EQ(some.size(), bytes.size() + 4 + 3) << "channel: delivered, opened, clicked, last; form: flags, start, instance";
+  CustomerState decoded;
+  ASSERT_TRUE(CustomerStateCodec::decode(some, decoded).is_ok());
+  EXPECT_EQ(decoded, s);
+}
+
+TEST(CustomerStateCodec, TimesAreDifferencesFromThePreviousTime) {
+  CustomerState s;
+  s.recent_sends = {EventTime(1732276800000)};
+  std::string one, two;
+  CustomerStateCodec::encode(s, one);
+  s.recent_sends.push_back(EventTime(1732276800000 + 60000));  // a minute later: zig-zag 120000, + 2
+  CustomerStateCodec::encode(s, two);
+  EXPECT_EQ(two.size(), one.size() + 3);
+  CustomerState decoded;
+  ASSERT_TRUE(CustomerStateCodec::decode(two, decoded).is_ok());
+  EXPECT_EQ(decoded, s);
 }
 
 TEST(CustomerStateCodec, EncodeReplacesPreviousOutput) {
@@ -194,12 +254,14 @@ TEST(CustomerStateCodec, DecodeOverwritesEveryField) {
 }
 
 TEST(CustomerStateCodec, GoldenTruncationRejected) {
-  const std::string bytes = from_hex(kGoldenStateHex);
-  for (size_t n = 0; n < bytes.size(); ++n) {
-    CustomerState out;
-    Status st = CustomerStateCodec::decode(std::string_view(bytes).substr(0, n), out);
-    ASSERT_FALSE(st.is_ok()) << "prefix of " << n << " bytes accepted";
-    EXPECT_EQ(st.code(), Status::Code::kCorruption);
+  for (std::string_view hex : {kGoldenStateHex, kGoldenStateV1Hex}) {
+    const std::string bytes = from_hex(hex);
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      CustomerState out;
+      Status st = CustomerStateCodec::decode(std::string_view(bytes).substr(0, n), out);
+      ASSERT_FALSE(st.is_ok()) << "prefix of " << n << " bytes accepted, version " << hex.substr(0, 2);
+      EXPECT_EQ(st.code(), Status::Code::kCorruption);
+    }
   }
 }
 
@@ -219,6 +281,15 @@ std::vector<uint64_t> varint_boundaries() {
   return values;
 }
 
+uint64_t zigzag(int64_t x) { return (static_cast<uint64_t>(x) << 1) ^ static_cast<uint64_t>(x >> 63); }
+
+// Bytes of a version-2 time that follows no other non-zero time.
+size_t first_time_length(int64_t t) {
+  if (t == 0) return 1;
+  const uint64_t z = zigzag(t);
+  return z <= UINT64_MAX - 2 ? varint_length(z + 2) : 9;  // else the escape byte and 8 raw bytes
+}
+
 TEST(CustomerStateCodec, VarintOfEveryLengthRoundTrips) {
   CustomerState base;
   base.pending.push_back(PendingTimer{0, EventTime(0), EventTime(0), "j", Trigger::kReplenishment, "k", 0, 0});
@@ -228,15 +299,13 @@ TEST(CustomerStateCodec, VarintOfEveryLengthRoundTrips) {
   for (uint64_t v : varint_boundaries()) {
     SCOPED_TRACE(v);
     CustomerState s = base;
-    s.pending[0].id = v;                                        // unsigned
-    s.recent_sends[0] = EventTime(static_cast<int64_t>(v));      // zig-zag, negative for v >= 2^63
-    s.engagement[2].opened = static_cast<uint32_t>(v);           // u32
+    s.recent_sends[0] = EventTime(static_cast<int64_t>(v));      // a time: zig-zag + 2, or escaped
+    s.pending[0].instance = static_cast<uint32_t>(v);            // u32
     s.pending[0].step = static_cast<int32_t>(static_cast<uint32_t>(v));  // i32, zig-zag
     std::string bytes;
     CustomerStateCodec::encode(s, bytes);
-    auto zz = [](int64_t x) { return (static_cast<uint64_t>(x) << 1) ^ static_cast<uint64_t>(x >> 63); };
-    size_t expected = base_bytes.size() + (varint_length(v) - 1) + (varint_length(zz(s.recent_sends[0].ms())) - 1) +
-                      (varint_length(s.engagement[2].opened) - 1) + (varint_length(zz(s.pending[0].step)) - 1);
+    size_t expected = base_bytes.size() + (first_time_length(s.recent_sends[0].ms()) - 1) +
+                      (varint_length(s.pending[0].instance) - 1) + (varint_length(zigzag(s.pending[0].step)) - 1);
     EXPECT_EQ(bytes.size(), expected);
     CustomerState decoded;
     Status st = CustomerStateCodec::decode(bytes, decoded);
@@ -246,21 +315,80 @@ TEST(CustomerStateCodec, VarintOfEveryLengthRoundTrips) {
 }
 
 TEST(CustomerStateCodec, VarintOverflowRejected) {
-  // The last (10th) byte of a varint may only carry bit 63.
+  // The last (10th) byte of a varint may only carry bit 63. The time INT64_MIN + 1 is written as
+  // zig-zag + 2 = UINT64_MAX, the longest varint.
   CustomerState s;
-  s.pending.push_back(PendingTimer{UINT64_MAX, EventTime(0), EventTime(0), "j", Trigger::kReplenishment, "k", 0, 0});
+  s.recent_sends = {EventTime(INT64_MIN + 1)};
   std::string bytes;
   CustomerStateCodec::encode(s, bytes);
   const std::string max_varint = std::string(9, '\xff') + '\x01';
   size_t at = bytes.find(max_varint);
   ASSERT_NE(at, std::string::npos);
-  bytes[at + 9] = '\x02';
   CustomerState out;
+  ASSERT_TRUE(CustomerStateCodec::decode(bytes, out).is_ok());
+  EXPECT_EQ(out, s);
+  bytes[at + 9] = '\x02';
   Status st = CustomerStateCodec::decode(bytes, out);
   EXPECT_EQ(st.code(), Status::Code::kCorruption);
   EXPECT_NE(st.message().find("varint overflow"), std::string::npos) << st.to_string();
   bytes[at + 9] = '\x81';  // an 11th byte is never read as part of the varint
   EXPECT_EQ(CustomerStateCodec::decode(bytes, out).code(), Status::Code::kCorruption);
+}
+
+// Version-2 input that no encoder writes is rejected with a message naming the problem. The
+// empty state is laid out as: version, timezone, locale, profile flags, consents, engaged
+// channels, orders presence, cart lines, cart value (8 bytes), currency, cart update time, cart
+// instance, cart flags, signup forms, replenishment, shipments, sends, progress, pending.
+TEST(CustomerStateCodec, MalformedVersion2Rejected) {
+  std::string empty;
+  CustomerStateCodec::encode(CustomerState{}, empty);
+  ASSERT_EQ(empty.size(), 26u);
+  auto expect_rejected = [](const std::string& bytes, std::string_view why) {
+    CustomerState out;
+    Status st = CustomerStateCodec::decode(bytes, out);
+    EXPECT_EQ(st.code(), Status::Code::kCorruption) << why;
+    EXPECT_NE(st.message().find(why), std::string::npos) << st.to_string();
+  };
+  auto with = [&](size_t at, std::string_view replacement) {
+    std::string b = empty;
+    b.replace(at, 1, replacement);
+    return b;
+  };
+  expect_rejected(with(3, "\x08"), "unknown flag bits");            // 3 profile flags
+  expect_rejected(with(4, "\x03"), "enum out of range");            // consent 3
+  expect_rejected(with(5, "\x40"), "presence bits out of range");   // channel 6 of 6
+  expect_rejected(with(6, "\x02"), "bad presence");
+  expect_rejected(with(17, "\x02"), "time difference to zero");     // base 0, difference 0
+  expect_rejected(with(17, std::string("\x01", 1) + std::string(8, '\0')), "escaped zero time");
+  expect_rejected(with(17, std::string("\x01\x05", 2) + std::string(7, '\0')), "needless time escape");
+  expect_rejected(with(19, "\x02"), "unknown flag bits");           // 1 cart flag
+  expect_rejected(with(20, "\x08"), "presence bits out of range");  // form 3 of 3
+
+  // A pending timer whose journey refers to a progress record that is not there.
+  CustomerState s;
+  s.pending.push_back(PendingTimer{0, EventTime(0), EventTime(0), "j", Trigger::kReplenishment, "k", 0, 0});
+  std::string bytes;
+  CustomerStateCodec::encode(s, bytes);
+  const std::string literal("\x00\x01j", 3);  // no reference, then the name
+  size_t at = bytes.rfind(literal);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, literal.size(), "\x01");
+  expect_rejected(bytes, "journey reference out of range");
+}
+
+TEST(CustomerStateCodec, PendingJourneyNamesReferToProgress) {
+  CustomerState s;
+  s.progress = {JourneyProgress{"cart_abandonment", "", 1, 0, EventTime(5), EventTime(5), true, false},
+                JourneyProgress{"signup_abandonment", "loyalty", 1, 0, EventTime(5), EventTime(5), true, false}};
+  s.pending = {PendingTimer{1, EventTime(9), EventTime(9), "signup_abandonment", Trigger::kSignupAbandonment,
+                            "loyalty", 1, 0},
+               PendingTimer{2, EventTime(9), EventTime(9), "other", Trigger::kReplenishment, "x", 0, 0}};
+  std::string bytes;
+  CustomerStateCodec::encode(s, bytes);
+  EXPECT_EQ(bytes.find("signup_abandonment"), bytes.rfind("signup_abandonment")) << "the name is written once";
+  CustomerState decoded;
+  ASSERT_TRUE(CustomerStateCodec::decode(bytes, decoded).is_ok());
+  EXPECT_EQ(decoded, s);
 }
 
 TEST(CustomerStateCodec, LargeStatesRoundTripWhateverTheOutputBuffer) {
@@ -319,7 +447,7 @@ TEST(CustomerStateCodec, TruncationRejected) {
 
 TEST(CustomerStateCodec, GarbageRejected) {
   CustomerState out;
-  EXPECT_EQ(CustomerStateCodec::decode(std::string("\x02", 1), out).code(), Status::Code::kCorruption)
+  EXPECT_EQ(CustomerStateCodec::decode(std::string("\x03", 1), out).code(), Status::Code::kCorruption)
       << "unknown version";
   // A huge element count must be rejected before allocating.
   CustomerState empty;
@@ -338,7 +466,7 @@ TEST(CustomerStateCodec, GarbageRejected) {
     if (i % 2 == 0) {
       b.resize(rng() % 200);
       for (auto& ch : b) ch = static_cast<char>(rng());
-      if (!b.empty()) b[0] = static_cast<char>(CustomerStateCodec::kVersion);
+      if (!b.empty()) b[0] = static_cast<char>(i % 4 == 0 ? CustomerStateCodec::kVersion1 : CustomerStateCodec::kVersion);
     } else {
       b = valid;
       for (int k = 0; k < 3; ++k) b[1 + rng() % (b.size() - 1)] = static_cast<char>(rng());

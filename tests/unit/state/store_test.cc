@@ -270,7 +270,7 @@ TEST(Store, NewStoreRecordsItsLayout) {
   TempDir dir;
   const std::string path = dir.sub("db");
   { ASSERT_TRUE(open_ok(path)); }
-  EXPECT_EQ(raw_layout(path), std::string(keys::kLayoutTimerBuckets));
+  EXPECT_EQ(raw_layout(path), std::string(keys::kLayoutCurrent));
 }
 
 // A store written before timers were bucketed (one key per timer, empty value, no layout
@@ -311,7 +311,7 @@ TEST(Store, OpenRewritesPerTimerKeysIntoBuckets) {
         keys::timer_bucket_key(PartitionId(1), EventTime(200'000)), keys::timer_bucket_key(PartitionId(2), EventTime(0))};
     EXPECT_EQ(store->int_property("rocksdb.estimate-num-keys", Cf::kTimers).value(), buckets.size());
   }
-  EXPECT_EQ(raw_layout(path), std::string(keys::kLayoutTimerBuckets));
+  EXPECT_EQ(raw_layout(path), std::string(keys::kLayoutCurrent));
 }
 
 // With the marker, an open does not read the timers CF: a per-timer key (which no beckon that
@@ -338,7 +338,25 @@ TEST(Store, DeletePartitionKeepsTheLayoutMarker) {
     const uint32_t spelled = keys::get_be32(keys::kLayoutKey.data()) & 0x7FFFFFFFu;
     ASSERT_TRUE(store->delete_partition(PartitionId(static_cast<int32_t>(spelled))).is_ok());
   }
+  EXPECT_EQ(raw_layout(path), std::string(keys::kLayoutCurrent));
+}
+
+// A store from the release before customer states of version 2 is marked "timer-buckets". A
+// writable open moves the marker on (so that release refuses the store from then on, rather than
+// failing on each version-2 state); a read-only open leaves it.
+TEST(Store, OpenMovesTheTimerBucketsMarkerToTheCurrentLayout) {
+  TempDir dir;
+  const std::string path = dir.sub("db");
+  new_store_with_raw_put(path, "default", std::string(keys::kLayoutKey), std::string(keys::kLayoutTimerBuckets));
+  {
+    StoreOptions ro = options_for(path);
+    ro.read_only = true;
+    auto tool = Store::open(ro);
+    ASSERT_TRUE(tool.is_ok()) << tool.status().to_string();
+  }
   EXPECT_EQ(raw_layout(path), std::string(keys::kLayoutTimerBuckets));
+  { ASSERT_TRUE(open_ok(path)); }
+  EXPECT_EQ(raw_layout(path), std::string(keys::kLayoutCurrent));
 }
 
 TEST(Store, OpenRefusesAnUnknownLayout) {
