@@ -34,9 +34,9 @@ BUILD_DIR=build-asan BUILD_TYPE=Debug bash scripts/build.sh -DBECKON_SANITIZE=ON
   ctest --output-on-failure --no-tests=error --timeout 600 -j 2 -L "unit|integration")
 
 echo "== fuzzing: decoders, bounded time"
-BUILD_DIR=build-fuzz BUILD_TYPE=RelWithDebInfo TARGETS="fuzz_event_decoder fuzz_json_decoder" bash scripts/build.sh -DBECKON_FUZZ=ON \
+BUILD_DIR=build-fuzz BUILD_TYPE=RelWithDebInfo TARGETS="fuzz_event_decoder fuzz_json_decoder fuzz_state_decoder" bash scripts/build.sh -DBECKON_FUZZ=ON \
   -DCMAKE_CXX_COMPILER=clang++-14 -DBECKON_BUILD_BENCH=OFF
-for target in fuzz_event_decoder fuzz_json_decoder; do
+for target in fuzz_event_decoder fuzz_json_decoder fuzz_state_decoder; do
   bin=$(find build-fuzz -type f -name "$target" -perm -u+x | head -1)
   corpus=$(mktemp -d)
   seeds="$ROOT/tests/fuzz/corpus"
