@@ -14,12 +14,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -75,6 +77,36 @@ double process_cpu_seconds() {
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+// CPU seconds of this process's live threads, summed by thread name with trailing digits, '-'
+// and '#' removed ("beckon-worker-1" -> "beckon-worker", "rdk:broker12" -> "rdk:broker").
+// Threads that ended are not counted.
+std::map<std::string, double> thread_cpu_by_name() {
+  std::map<std::string, double> out;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm_file(task.path() / "comm"), stat_file(task.path() / "stat");
+    std::string name, stat;
+    if (!std::getline(comm_file, name) || !std::getline(stat_file, stat)) continue;
+    // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string f;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+      if (i == 14) utime = std::stod(f);
+      if (i == 15) stime = std::stod(f);
+    }
+    while (!name.empty() && (std::isdigit(static_cast<unsigned char>(name.back())) || name.back() == '-' ||
+                             name.back() == '#')) {
+      name.pop_back();
+    }
+    out[name] += (utime + stime) / tick;
+  }
+  return out;
 }
 
 double seconds_since(Clk::time_point t) { return std::chrono::duration<double>(Clk::now() - t).count(); }
@@ -781,6 +813,7 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
     const auto& o = e.observer();
     Clk::time_point first{};
     double cpu_first = 0;
+    std::map<std::string, double> threads_first;
     uint64_t seen = 0;
     const auto deadline = Clk::now() + std::chrono::seconds(400);
     while (Clk::now() < deadline) {
@@ -788,12 +821,19 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
       if (seen > 0 && first == Clk::time_point{}) {
         first = Clk::now();
         cpu_first = process_cpu_seconds();
+        threads_first = thread_cpu_by_name();
       }
       if (seen >= retained) break;
       std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
     const auto done = Clk::now();
     const double cpu_used = process_cpu_seconds() - cpu_first;
+    json threads = json::object();
+    for (const auto& [name, cpu] : thread_cpu_by_name()) {
+      const auto before = threads_first.find(name);
+      const double used = cpu - (before == threads_first.end() ? 0.0 : before->second);
+      if (used > 0) threads[name] = used;
+    }
     uint64_t actions = 0;
     for (const auto& a : o.actions) actions += a.load();
     e.stop();
@@ -809,6 +849,10 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
     // Cores kept busy while consuming (all threads: workers, consumer, librdkafka, RocksDB);
     // this machine has 2.
     r["e2e_cpu_cores_used"] = secs > 0 ? cpu_used / secs : 0.0;
+    // The same window's CPU seconds by thread name (clock ticks, 10 ms): which threads used
+    // the cores (workers, librdkafka's consumer and producer threads, the embedded broker,
+    // RocksDB's background jobs).
+    r["e2e_thread_cpu_seconds"] = threads;
     r["e2e_seconds_from_start"] = std::chrono::duration<double>(done - t0).count();
     r["e2e_drain_and_stop_seconds"] = stop_secs;
     r["end_to_end_events_per_s"] = secs > 0 && seen >= retained ? static_cast<double>(seen) / secs : 0.0;
