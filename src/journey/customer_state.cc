@@ -437,7 +437,9 @@ class Reader {
 };
 
 // The field list of version 1, in encoding order: every field, times as zig-zag varints. Stores
-// written before version 2 hold it; it is decoded (Reader), no longer written.
+// written before version 2 hold it; it is decoded (Reader), no longer written. Frozen: it repeats
+// much of visit_state_v2 on purpose, since a piece shared with the current version would let a
+// change to that version silently misread stored version-1 states.
 template <typename IO, typename S>
 void visit_state_v1(IO& io, S& s) {
   io.field(s.profile.timezone);
