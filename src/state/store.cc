@@ -312,7 +312,14 @@ Status Store::check_layout(bool existed) {
   if (s.ok()) {
     if (layout == keys::kLayoutCurrent) return Status::ok();
     // Before customer states of version 2: this beckon writes them from now on.
-    if (layout == keys::kLayoutTimerBuckets) return options_.read_only ? Status::ok() : write_marker();
+    if (layout == keys::kLayoutTimerBuckets) {
+      if (options_.read_only) return Status::ok();
+      spdlog::info("state store {}: layout '{}' -> '{}': customer states are written in encoding version 2 from "
+                   "now on (older ones are rewritten when their customer changes); the release that wrote '{}' "
+                   "refuses this store",
+                   options_.path, layout, keys::kLayoutCurrent, layout);
+      return write_marker();
+    }
     return Status::corruption("state store in " + options_.path + " has layout '" + layout +
                               "', which this beckon does not know (written by a newer version?)");
   }
