@@ -170,9 +170,7 @@ class Writer {
     base_ = v;
     if (z <= UINT64_MAX - 2) [[likely]] return u64(z + 2);
     byte(1);
-    reserve(8);
-    store_le64(p_, v);
-    p_ += 8;
+    fixed64(v);
   }
   [[gnu::always_inline]] void fixed64(const uint64_t& v) {
     reserve(8);
@@ -321,11 +319,10 @@ class Reader {
       t = EventTime(0);
       return;
     }
-    uint64_t v;
+    uint64_t v = 0;
     if (n == 1) [[unlikely]] {
-      if (remaining() < 8) return fail("truncated time");
-      v = load_le64(p_);
-      p_ += 8;
+      fixed64(v);
+      if (!ok()) return;
       if (v == 0) return fail("escaped zero time");
       if (zigzag(static_cast<int64_t>(v - base_)) <= UINT64_MAX - 2) return fail("needless time escape");
     } else {
