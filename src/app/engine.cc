@@ -149,7 +149,7 @@ void Engine::refresh_gauges() {
   }
   metrics_->emit.set_producer_queue_messages(static_cast<uint64_t>(producer_->queue_length()));
   int64_t in_flight = 0;
-  for (const auto& s : sinks_) in_flight += s->tracker().in_flight();
+  for (const auto& s : sinks_) in_flight += s->in_flight();
   metrics_->emit.set_actions_in_flight(static_cast<uint64_t>(std::max<int64_t>(0, in_flight)));
   metrics_->ingest.set_partitions_assigned(static_cast<int64_t>(runner_->assigned_partitions()));
   std::array<int64_t, journey::kTriggerCount> pending{};
@@ -180,7 +180,7 @@ void Engine::refresh_gauges() {
   if (waits > last_backpressure_) metrics_->emit.on_backpressure_pause(waits - last_backpressure_);
   last_backpressure_ = waits;
   uint64_t failed = 0;
-  for (const auto& s : sinks_) failed += static_cast<uint64_t>(s->tracker().failed());
+  for (const auto& s : sinks_) failed += static_cast<uint64_t>(s->failed());
   if (failed > last_delivery_failures_) metrics_->emit.on_delivery_error(1 /*broker*/, failed - last_delivery_failures_);
   last_delivery_failures_ = failed;
 }

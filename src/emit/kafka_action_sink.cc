@@ -10,11 +10,13 @@ namespace beckon::emit {
 
 Status KafkaActionSink::produce_action(const std::string& topic, codec::OutputFormat format,
                                        const journey::Action& action) {
-  if (tracker_.in_flight() >= max_in_flight_) {
+  if (in_flight() >= max_in_flight_) {
     // Backpressure: stop deciding until the broker has acknowledged enough; never drop.
     ++backpressure_waits_;
-    while (tracker_.in_flight() >= max_in_flight_ / 2) {
-      if (tracker_.failed() > 0) return tracker_.wait_all(Millis(0));
+    while (in_flight() >= max_in_flight_ / 2) {
+      for (DeliveryTracker& t : trackers_) {
+        if (t.failed() > 0) return t.wait_all(Millis(0));
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
@@ -32,7 +34,7 @@ Status KafkaActionSink::produce_action(const std::string& topic, codec::OutputFo
       {"trigger", bytes_of(trigger)},
       {"content-type", bytes_of(content_type)},
   };
-  return producer_.produce(topic, bytes_of(action.customer_id), value, headers, &tracker_);
+  return producer_.produce(topic, bytes_of(action.customer_id), value, headers, &trackers_[epoch_]);
 }
 
 Status KafkaActionSink::send(const journey::Action& action) {
@@ -55,9 +57,15 @@ Status KafkaActionSink::send_dead_letter(const pipeline::DeadLetter& letter) {
       {"beckon.source.partition", bytes_of(partition)},
       {"beckon.source.offset", bytes_of(offset)},
   };
-  return producer_.produce(routing_.dead_letter_topic, letter.key, letter.payload, headers, &tracker_);
+  return producer_.produce(routing_.dead_letter_topic, letter.key, letter.payload, headers, &trackers_[epoch_]);
 }
 
-Status KafkaActionSink::flush(Millis timeout) { return tracker_.wait_all(timeout); }
+uint64_t KafkaActionSink::seal() {
+  const size_t sealed = epoch_;
+  epoch_ ^= 1;
+  return sealed;
+}
+
+Status KafkaActionSink::wait_sealed(uint64_t token, Millis timeout) { return trackers_[token & 1].wait_all(timeout); }
 
 }  // namespace beckon::emit

@@ -182,14 +182,17 @@ void Runner::on_revoke(rd_kafka_topic_partition_list_t* parts) {
 }
 
 Status Runner::commit_worker(WorkerSlot& slot, std::optional<Millis> flush_timeout) {
-  auto committed = slot.worker->commit(flush_timeout);
+  return publish_commit(slot.worker->commit(flush_timeout));
+}
+
+Status Runner::publish_commit(const Result<std::vector<pipeline::CommittedOffset>>& committed) {
   if (!committed) {
     fail(committed.status());
     return committed.status();
   }
   if (committed->empty()) return Status::ok();
   kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(committed->size())));
-  for (const pipeline::CommittedOffset& c : *committed) {
+  for (const pipeline::CommittedOffset& c : committed.value()) {
     rd_kafka_topic_partition_list_add(list.get(), c.topic.c_str(), c.partition.value())->offset = c.next.value();
   }
   // Consumer-group offsets only serve lag monitoring; RocksDB holds the truth. Async is enough.
@@ -274,7 +277,10 @@ void Runner::worker_loop(WorkerSlot& slot) {
       update_caught_up(slot);
       status = slot.worker->fire_due_timers();
     }
-    if (status.is_ok() && slot.worker->commit_due()) status = commit_worker(slot);
+    // Commits are written on the worker's commit thread while the next batches are processed;
+    // the consumer group hears of one when it is durable.
+    if (status.is_ok() && slot.worker->commit_due()) status = slot.worker->begin_commit();
+    if (status.is_ok()) status = publish_commit(slot.worker->finish_commit());
     slot.worker->end_batch();
     if (!status.is_ok()) {
       fail(status);

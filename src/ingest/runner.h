@@ -69,7 +69,10 @@ class Runner {
   void on_assign(rd_kafka_topic_partition_list_t* parts);
   void on_revoke(rd_kafka_topic_partition_list_t* parts);
   void worker_loop(WorkerSlot& slot);
+  // Commits everything the worker processed and waits until it is durable (rebalance, drain).
   Status commit_worker(WorkerSlot& slot, std::optional<Millis> flush_timeout = std::nullopt);
+  // Tells the consumer group about offsets made durable; a failed commit stops the runner.
+  Status publish_commit(const Result<std::vector<pipeline::CommittedOffset>>& committed);
   void update_caught_up(WorkerSlot& slot);
   // Hands one consumed message to its worker (slot lock held) and records its position.
   Status dispatch(WorkerSlot& slot, const rd_kafka_message_t& msg);

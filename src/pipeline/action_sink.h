@@ -21,8 +21,9 @@ struct DeadLetter {
   std::string_view detail;           // human-readable, names the field
 };
 
-// Where a worker's decisions go. One instance per worker (not thread-safe); the production
-// implementation (emit::KafkaActionSink) produces to Kafka, tests use an in-memory fake.
+// Where a worker's decisions go. One instance per worker: send*() and seal() on the worker's
+// thread, wait_sealed() on its commit thread. The production implementation
+// (emit::KafkaActionSink) produces to Kafka, tests use an in-memory fake.
 class ActionSink {
  public:
   virtual ~ActionSink() = default;
@@ -32,9 +33,17 @@ class ActionSink {
   // Records a held-out decision (holdout topic, when configured).
   virtual Status send_held_out(const journey::Action& action) = 0;
   virtual Status send_dead_letter(const DeadLetter& letter) = 0;
-  // Waits until everything sent so far is acknowledged. Non-ok if a delivery failed for good
-  // or the timeout passed: the caller must then not commit (the commit protocol, DESIGN.md §5).
-  virtual Status flush(Millis timeout) = 0;
+
+  // The commit protocol (DESIGN.md §5): a commit is written only after every message sent
+  // before it was cut is acknowledged. seal() is called on the owning thread when a commit is
+  // cut: it closes the set of messages sent so far and returns a token naming it.
+  // wait_sealed(token, timeout) blocks until every message of that set is acknowledged. It runs
+  // on the worker's commit thread while the owner goes on sending, so it must be safe against
+  // concurrent send() calls. Non-ok if a delivery failed for good or the timeout passed: the
+  // commit is then not written. The worker waits for one sealed set at a time and calls
+  // seal() again only after that wait has returned.
+  virtual uint64_t seal() = 0;
+  virtual Status wait_sealed(uint64_t token, Millis timeout) = 0;
 };
 
 }  // namespace beckon::pipeline

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "state/keys.h"
 
 namespace beckon::pipeline {
@@ -23,6 +25,15 @@ static_assert(kLayout.substr(0, kLayout.size() - 1).ends_with("customer-state-")
               "keys::kLayoutCurrent must name CustomerStateCodec::kVersion");
 
 using journey::JourneyEngine;
+
+// The commit thread is named after its worker's thread: beckon-worker-N commits on
+// beckon-commit-N.
+std::string commit_thread_name() {
+  constexpr std::string_view kWorker = "beckon-worker-";
+  const std::string worker = thread_name();
+  if (worker.starts_with(kWorker)) return "beckon-commit-" + worker.substr(kWorker.size());
+  return "beckon-commit";
+}
 
 std::string encode_frontier(EventTime max_event_time, EventTime frontier) {
   std::string out(16, '\0');
@@ -58,8 +69,11 @@ Worker::Worker(state::Store& store, const journey::EngineConfig& config, const j
       options_(options),
       engine_(config, local_time),
       decoder_(options.decoder),
-      last_commit_(clock.now()) {}
+      last_commit_(clock.now()),
+      committer_(commit_thread_name()) {}
 
+// committer_, the last member, is destroyed first: it waits for a commit in flight, which uses
+// batch_, the store and the sink.
 Worker::~Worker() = default;
 
 Status Worker::assign(PartitionId partition) {
@@ -87,6 +101,13 @@ void Worker::rebalance_cache_budget() {
 }
 
 void Worker::revoke(PartitionId partition) {
+  // A commit in flight holds the partition's changes: let it land first, so that what the store
+  // holds for the partition is settled when its next owner reads it. (Its offsets wait for
+  // the next finish_commit; a failure is logged here, since the caller hands the partition on
+  // either way.)
+  if (Status s = complete_commit(/*wait=*/true); !s) {
+    spdlog::error("commit in flight failed while partition {} was revoked: {}", partition.value(), s.to_string());
+  }
   partitions_.erase(partition.value());
   rebalance_cache_budget();
   std::lock_guard lock(published_mu_);
@@ -263,18 +284,16 @@ bool Worker::commit_due() const {
   return false;
 }
 
-Result<std::vector<CommittedOffset>> Worker::commit(std::optional<Millis> flush_timeout) {
+bool Worker::commit_in_flight() const { return committer_.busy(); }
+
+Status Worker::begin_commit(std::optional<Millis> flush_timeout) {
+  if (Status s = complete_commit(/*wait=*/true); !s) return s;
   const auto started = std::chrono::steady_clock::now();
-  // 1. Every action decided so far must be acknowledged before the state that records it.
-  if (Status s = sink_.flush(flush_timeout.value_or(options_.flush_timeout)); !s) {
-    observer_.on_commit_failed();
-    return s;
-  }
-  // 2. One batch: state, timers, offsets, frontiers of every owned partition.
+  // One batch: state, timers, offsets, frontiers of every owned partition.
   if (!batch_) batch_ = std::make_unique<state::CommitBatch>(store_);
   state::CommitBatch& batch = *batch_;
   batch.clear();
-  std::vector<CommittedOffset> offsets;
+  flight_.offsets.clear();
   for (auto& [_, p] : partitions_) {
     p->cache.flush_to(batch);
     if (Status s = p->timers.flush_to(batch); !s) {
@@ -283,21 +302,48 @@ Result<std::vector<CommittedOffset>> Worker::commit(std::optional<Millis> flush_
     }
     for (const auto& [topic, next] : p->next_offsets) {
       batch.put_offset(p->id, topic, next);
-      offsets.push_back({topic, p->id, next});
+      flight_.offsets.push_back({topic, p->id, next});
     }
     batch.put_meta(p->id, kFrontierMetaKey, encode_frontier(p->max_event_time, p->frontier));
   }
-  const size_t bytes = batch.bytes();
-  const size_t entries = batch.count();
-  if (Status s = store_.commit(batch); !s) {
-    observer_.on_commit_failed();
+  flight_.started = started;
+  flight_.bytes = batch.bytes();
+  flight_.entries = batch.count();
+  // Every message decided so far must be acknowledged before the state that records it.
+  const uint64_t sealed = sink_.seal();
+  const Millis timeout = flush_timeout.value_or(options_.flush_timeout);
+  last_commit_ = clock_.now();
+  committer_.start([this, sealed, timeout] {
+    if (Status s = sink_.wait_sealed(sealed, timeout); !s) return s;
+    Status s = store_.commit(*batch_);
+    flight_.written = std::chrono::steady_clock::now();
     return s;
+  });
+  return Status::ok();
+}
+
+Status Worker::complete_commit(bool wait) {
+  if (!committer_.busy()) return Status::ok();
+  std::optional<Status> result;
+  if (wait) {
+    result = committer_.wait();
+  } else {
+    result = committer_.poll();
+    if (!result) return Status::ok();
   }
+  if (!result->is_ok()) {
+    // Nothing of the batch was written: its entries and timer changes stay dirty (no
+    // on_committed) and the next commit writes them again.
+    observer_.on_commit_failed();
+    return *result;
+  }
+  // Partitions revoked since the cut are gone; those assigned since have nothing in the batch.
   for (auto& [_, p] : partitions_) {
     p->cache.on_committed();
     p->timers.on_committed();
   }
-  last_commit_ = clock_.now();
+  durable_ = std::move(flight_.offsets);
+  flight_.offsets.clear();
   const auto pending = pending_timers_by_trigger();
   for (size_t t = 0; t < pending.size(); ++t) stats_.pending_timers[t].store(pending[t], std::memory_order_relaxed);
   stats_.cache_entries.store(cached_customers(), std::memory_order_relaxed);
@@ -309,9 +355,20 @@ Result<std::vector<CommittedOffset>> Worker::commit(std::optional<Millis> flush_
     published_frontiers_.clear();
     for (const auto& [_, p] : partitions_) published_frontiers_.emplace_back(p->id, p->frontier);
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  observer_.on_commit(seconds, bytes, entries);
-  return offsets;
+  // From the cut to durable: encoding, the wait for acknowledgements and the write.
+  const double seconds = std::chrono::duration<double>(flight_.written - flight_.started).count();
+  observer_.on_commit(seconds, flight_.bytes, flight_.entries);
+  return Status::ok();
+}
+
+Result<std::vector<CommittedOffset>> Worker::finish_commit(bool wait) {
+  if (Status s = complete_commit(wait); !s) return s;
+  return std::exchange(durable_, {});
+}
+
+Result<std::vector<CommittedOffset>> Worker::commit(std::optional<Millis> flush_timeout) {
+  if (Status s = begin_commit(flush_timeout); !s) return s;
+  return finish_commit(/*wait=*/true);
 }
 
 EventTime Worker::frontier(PartitionId partition) const {

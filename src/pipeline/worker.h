@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include "journey/engine.h"
 #include "journey/journey_config.h"
 #include "pipeline/action_sink.h"
+#include "pipeline/commit_thread.h"
 #include "pipeline/observer.h"
 #include "state/state_cache.h"
 #include "state/store.h"
@@ -98,9 +100,27 @@ class Worker {
   bool commit_due() const;
   // Marks the end of a batch of work for the observer (WorkerObserver::on_batch_end).
   void end_batch() { observer_.on_batch_end(); }
-  // Waits for the sink's acknowledgements, then writes dirty state, timer changes, offsets and
-  // frontiers in one batch. Returns the offsets now durable (for consumer-group commits).
+
+  // Commits run in the background, so that processing goes on while they are written
+  // (DESIGN.md §5's protocol is unchanged). begin_commit() cuts a commit on this thread: it
+  // encodes the dirty state, timer changes, offsets and frontiers of every owned partition into
+  // one batch and seals the sink's messages sent so far. The worker's commit thread then waits
+  // for the sink to acknowledge those messages and writes the batch. State changed after the
+  // cut goes into the next commit; entries of the batch stay cached and pinned until it is
+  // durable. At most one commit is in flight: if the previous one is still running,
+  // begin_commit() first waits for it. Non-ok when that previous commit failed or a timer queue
+  // holds a storage error (then nothing is handed over).
   // `flush_timeout` overrides WorkerOptions::flush_timeout (shutdown uses a shorter one).
+  Status begin_commit(std::optional<Millis> flush_timeout = std::nullopt);
+  // Completes the commit in flight if it has finished (with `wait`, waits for it): its entries
+  // become clean and evictable, the stats are published. Returns the offsets made durable
+  // since the last call (for consumer-group commits), empty when none. A failed commit returns
+  // its error: nothing of it was written, its changes stay dirty for the next commit, and the
+  // caller must treat the worker as failed (the ingest runner stops; a restart replays).
+  Result<std::vector<CommittedOffset>> finish_commit(bool wait = false);
+  bool commit_in_flight() const;
+  // begin_commit() and finish_commit(true): everything processed so far is durable when it
+  // returns ok. Rebalances and shutdown use it.
   Result<std::vector<CommittedOffset>> commit(std::optional<Millis> flush_timeout = std::nullopt);
 
   // A snapshot published at every commit, safe to read from any thread (metrics).
@@ -133,6 +153,8 @@ class Worker {
   Status fire_partition(Partition& p);
   Status apply(Partition& p, std::string_view customer, journey::CustomerState& state);
   void rebalance_cache_budget();
+  // Collects the commit in flight (waiting for it if `wait`) and completes it; ok while it runs.
+  Status complete_commit(bool wait);
 
   state::Store& store_;
   const journey::EngineConfig& config_;
@@ -147,8 +169,20 @@ class Worker {
   WallTime last_commit_;
   uint64_t processed_ = 0;
   // Reused by every commit: its buffer keeps the capacity of the largest commit so far (held
-  // between commits), instead of allocating and growing tens of MB per commit.
+  // between commits), instead of allocating and growing tens of MB per commit. Owned by the
+  // commit thread while a commit is in flight.
   std::unique_ptr<state::CommitBatch> batch_;
+  // The commit in flight: what it makes durable and what on_commit reports.
+  struct Flight {
+    std::vector<CommittedOffset> offsets;
+    std::chrono::steady_clock::time_point started;
+    std::chrono::steady_clock::time_point written;  // set by the commit thread
+    size_t bytes = 0;
+    size_t entries = 0;
+  };
+  Flight flight_;
+  std::vector<CommittedOffset> durable_;  // offsets made durable, not yet returned by finish_commit
+  CommitThread committer_;
   Stats stats_;
   mutable std::mutex published_mu_;
   std::vector<std::pair<PartitionId, EventTime>> published_frontiers_;

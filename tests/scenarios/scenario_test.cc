@@ -164,10 +164,8 @@ class RecordingSink final : public pipeline::ActionSink {
         {std::string(letter.reason), std::string(letter.detail), letter.partition.value(), letter.offset.value()});
     return Status::ok();
   }
-  Status flush(Millis) override {
-    ++flushes;
-    return Status::ok();
-  }
+  uint64_t seal() override { return ++flushes; }
+  Status wait_sealed(uint64_t, Millis) override { return Status::ok(); }
 
   std::vector<Action> actions;
   std::vector<Action> held_out;

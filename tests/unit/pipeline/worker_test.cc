@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "codec/event_builder.h"
@@ -36,15 +40,42 @@ class FakeSink final : public ActionSink {
     ++unacked;
     return Status::ok();
   }
-  Status flush(Millis) override {
+  uint64_t seal() override {
+    sealed = unacked;
+    return ++seals;
+  }
+  // Runs on the worker's commit thread. While held, acknowledgements do not come in.
+  Status wait_sealed(uint64_t token, Millis) override {
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [this] { return !held; });
+    }
+    waited_for = token;
     if (fail_flush) return Status::fatal("delivery failed");
-    unacked = 0;
+    unacked -= sealed;
     return Status::ok();
+  }
+  void hold() {
+    std::lock_guard lock(mu);
+    held = true;
+  }
+  void release() {
+    {
+      std::lock_guard lock(mu);
+      held = false;
+    }
+    cv.notify_all();
   }
   std::vector<journey::Action> actions, held_out;
   std::vector<std::pair<std::string, int64_t>> dead_letters;
-  int unacked = 0;
-  bool fail_flush = false;
+  std::atomic<int> unacked = 0;
+  int sealed = 0;
+  uint64_t seals = 0;
+  std::atomic<uint64_t> waited_for = 0;
+  std::atomic<bool> fail_flush = false;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool held = false;
 };
 
 class CountingObserver final : public WorkerObserver {
@@ -264,6 +295,93 @@ TEST_F(WorkerTest, CommitStoresNextOffsetOnlyAfterSinkAcknowledged) {
   stored = store_->load_offset(kP0, "events");
   ASSERT_TRUE(stored.is_ok() && stored->has_value());
   EXPECT_EQ((*stored)->value(), 2);
+}
+
+TEST_F(WorkerTest, BackgroundCommitWritesTheCutWhileProcessingGoesOn) {
+  profile("c1", kT0);
+  cart("c1", kT0);
+  sink_.hold();
+  ASSERT_TRUE(worker_->begin_commit().is_ok());
+  EXPECT_TRUE(worker_->commit_in_flight());
+  // Processing goes on: a customer the cut did not hold, and a change to one it did.
+  profile("c2", kT0 + 1000);
+  order("c1", kT0 + 2000);
+  auto early = worker_->finish_commit();
+  ASSERT_TRUE(early.is_ok());
+  EXPECT_TRUE(early->empty()) << "nothing is durable before the sink acknowledged";
+  auto stored = store_->load_offset(kP0, "events");
+  ASSERT_TRUE(stored.is_ok());
+  EXPECT_FALSE(stored->has_value()) << "the batch is written only after the acknowledgements";
+
+  sink_.release();
+  auto done = worker_->finish_commit(/*wait=*/true);
+  ASSERT_TRUE(done.is_ok()) << done.status().to_string();
+  ASSERT_EQ(done->size(), 1u);
+  EXPECT_EQ((*done)[0].next.value(), 2) << "the offsets of the cut, not of what came after";
+  EXPECT_FALSE(worker_->commit_in_flight());
+  EXPECT_EQ(sink_.waited_for.load(), sink_.seals) << "the commit waited for the set it sealed";
+  std::string value;
+  EXPECT_TRUE(store_->get_customer(kP0, "c1", &value).is_ok());
+  EXPECT_EQ(store_->get_customer(kP0, "c2", &value).code(), Status::Code::kNotFound);
+  auto again = worker_->finish_commit();
+  ASSERT_TRUE(again.is_ok());
+  EXPECT_TRUE(again->empty()) << "durable offsets are returned once";
+
+  // The changes after the cut went into the next commit: the order cancelled c1's reminder.
+  ASSERT_TRUE(worker_->commit().is_ok());
+  restart();
+  EXPECT_EQ(next_offset_, 4);
+  EXPECT_EQ(worker_->pending_timers_by_trigger()[static_cast<size_t>(journey::Trigger::kCartAbandonment)], 0);
+  EXPECT_TRUE(store_->get_customer(kP0, "c2", &value).is_ok());
+  clock_.set(WallTime(kT0 + 2 * kHour));
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  EXPECT_EQ(actions_for("c1", journey::Trigger::kCartAbandonment), 0);
+}
+
+TEST_F(WorkerTest, FailedBackgroundCommitLeavesItsChangesToTheNext) {
+  profile("c1", kT0);
+  cart("c1", kT0);
+  sink_.fail_flush = true;
+  ASSERT_TRUE(worker_->begin_commit().is_ok());
+  profile("c2", kT0 + 1000);
+  auto failed = worker_->finish_commit(/*wait=*/true);
+  EXPECT_FALSE(failed.is_ok());
+  EXPECT_EQ(observer_.commit_failures, 1);
+  auto stored = store_->load_offset(kP0, "events");
+  ASSERT_TRUE(stored.is_ok());
+  EXPECT_FALSE(stored->has_value());
+
+  sink_.fail_flush = false;
+  auto ok = worker_->commit();
+  ASSERT_TRUE(ok.is_ok()) << ok.status().to_string();
+  ASSERT_EQ(ok->size(), 1u);
+  EXPECT_EQ((*ok)[0].next.value(), 3);
+  restart();
+  EXPECT_EQ(next_offset_, 3);
+  EXPECT_EQ(worker_->pending_timers(), 1) << "the failed batch's timer was written by the next commit";
+  std::string value;
+  EXPECT_TRUE(store_->get_customer(kP0, "c1", &value).is_ok());
+  EXPECT_TRUE(store_->get_customer(kP0, "c2", &value).is_ok());
+}
+
+TEST_F(WorkerTest, RevokeWaitsForTheCommitInFlight) {
+  profile("c1", kT0);
+  cart("c1", kT0);
+  sink_.hold();
+  ASSERT_TRUE(worker_->begin_commit().is_ok());
+  std::thread acknowledger([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    sink_.release();
+  });
+  worker_->revoke(kP0);
+  acknowledger.join();
+  EXPECT_FALSE(worker_->commit_in_flight());
+  auto stored = store_->load_offset(kP0, "events");
+  ASSERT_TRUE(stored.is_ok() && stored->has_value()) << "the partition's commit landed before it was handed on";
+  EXPECT_EQ((*stored)->value(), 2);
+  auto done = worker_->finish_commit();
+  ASSERT_TRUE(done.is_ok());
+  ASSERT_EQ(done->size(), 1u) << "its offsets are still reported";
 }
 
 TEST_F(WorkerTest, RestartResumesStateAndDurableTimers) {
