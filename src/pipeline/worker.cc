@@ -294,8 +294,12 @@ Status Worker::begin_commit(std::optional<Millis> flush_timeout) {
   state::CommitBatch& batch = *batch_;
   batch.clear();
   flight_.offsets.clear();
+  flight_.caches.clear();
   for (auto& [_, p] : partitions_) {
-    p->cache.flush_to(batch);
+    // The customers' puts are encoded on the commit thread (StateCache::encode_flush), except
+    // those this thread touches first.
+    p->cache.cut_flush();
+    flight_.caches.push_back(&p->cache);
     if (Status s = p->timers.flush_to(batch); !s) {
       observer_.on_commit_failed();
       return s;
@@ -307,13 +311,15 @@ Status Worker::begin_commit(std::optional<Millis> flush_timeout) {
     batch.put_meta(p->id, kFrontierMetaKey, encode_frontier(p->max_event_time, p->frontier));
   }
   flight_.started = started;
-  flight_.bytes = batch.bytes();
-  flight_.entries = batch.count();
   // Every message decided so far must be acknowledged before the state that records it.
   const uint64_t sealed = sink_.seal();
   const Millis timeout = flush_timeout.value_or(options_.flush_timeout);
   last_commit_ = clock_.now();
   committer_.start([this, sealed, timeout] {
+    // Revoking waits for this job, so the caches (and their partitions) outlive it.
+    for (auto* cache : flight_.caches) cache->encode_flush(*batch_);
+    flight_.bytes = batch_->bytes();
+    flight_.entries = batch_->count();
     if (Status s = sink_.wait_sealed(sealed, timeout); !s) return s;
     Status s = store_.commit(*batch_);
     flight_.written = std::chrono::steady_clock::now();

@@ -175,6 +175,7 @@ class Worker {
   // The commit in flight: what it makes durable and what on_commit reports.
   struct Flight {
     std::vector<CommittedOffset> offsets;
+    std::vector<state::StateCache<journey::CustomerState, journey::CustomerStateCodec>*> caches;
     std::chrono::steady_clock::time_point started;
     std::chrono::steady_clock::time_point written;  // set by the commit thread
     size_t bytes = 0;

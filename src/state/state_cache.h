@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -47,6 +48,19 @@ inline void prefetch_lines(const void* p, size_t bytes) {
 // erase() resets the value in place (the pointer stays valid and sees a default V). Changes
 // made between flush_to() and on_committed() are kept dirty for the next commit.
 //
+// Encoding on another thread: flush_to() is cut_flush() followed by encode_flush(). The owner
+// calls cut_flush() (it records what the commit holds: the changed entries, as they are now)
+// and may hand encode_flush() to another thread while it goes on with get(), mark_dirty() and
+// erase(). The two meet per entry through an atomic flag: whichever reaches a cut entry first
+// encodes it. When the owner touches a cut entry not yet encoded, get() (or erase()) encodes it
+// first, into a buffer of the flush, and encode_flush() takes those bytes instead; if the
+// encoding thread holds the entry, the owner waits for that one entry. Nothing else is shared:
+// the encoding thread reads only cut entries' keys and (before their flag says otherwise)
+// values, and the owner neither evicts nor removes entries until on_committed(), which must
+// follow encode_flush()'s return (or, for a failed commit, the next cut_flush() does). So the
+// owner must not write through a pointer it got from get() before a cut_flush() without
+// calling get() again after it.
+//
 // Layout (the hot path of every event): entries live in fixed-size chunks (stable addresses,
 // no per-entry allocation once a slot has been used), found through an open-addressing index of
 // 8-byte slots (entry number + 32 hash bits, linear probing, backward-shift deletion). A lookup
@@ -74,6 +88,7 @@ class StateCache {
   Result<V*> get(std::string_view customer, bool* existed = nullptr) {
     const uint64_t h = stable_hash64(customer);
     if (Entry* e = find(customer, h)) {
+      settle(*e);
       if (e->prefetched) {
         e->prefetched = false;
         ++misses_;  // loaded from the store, in a batch
@@ -171,6 +186,7 @@ class StateCache {
   void mark_dirty(std::string_view customer) {
     Entry* e = lookup(customer);
     if (e == nullptr) return;
+    settle(*e);
     e->state = EntryState::kDirty;
     e->exists = true;
     note_change(*e);
@@ -183,6 +199,7 @@ class StateCache {
     if (e == nullptr) {
       e = &insert(customer, stable_hash64(customer));
     } else {
+      settle(*e);
       e->referenced = true;
       e->value = V{};
     }
@@ -194,40 +211,78 @@ class StateCache {
   // Encodes every changed entry into `batch` (puts and deletes of the customers CF), in key
   // order, so consecutive memtable inserts walk neighbouring skip-list nodes.
   void flush_to(CommitBatch& batch) {
-    // Sorted on the keys' first 16 bytes held beside the pointers (no pointer chasing per
-    // comparison), the full keys only on a tie.
+    cut_flush();
+    encode_flush(batch);
+  }
+
+  // Owner's thread: the changed entries, as they are now, make up the next flush. Their puts
+  // are encoded by encode_flush() or, if the owner touches one first, by get()/erase().
+  void cut_flush() {
+    // Entries of an earlier cut whose commit failed are all still changed: they are cut again.
+    for (const FlushItem& item : flush_) item.entry->flight.store(kFlightNone, std::memory_order_relaxed);
+    flush_.clear();
+    flush_.reserve(changed_.size());
+    for (Entry* e : changed_) {
+      e->flushed_version = e->version;
+      const bool put = e->state == EntryState::kDirty;
+      if (put) {
+        e->flush_slot = static_cast<uint32_t>(flush_.size());
+        e->flight.store(kFlightPending, std::memory_order_relaxed);
+      }
+      // A clean entry cannot be in changed_; kDeleted needs no value, only the key.
+      if (put || e->state == EntryState::kDeleted) flush_.push_back(FlushItem{e, put});
+    }
+    if (claimed_.size() < flush_.size()) claimed_.resize(flush_.size());
+    // Publishes the flags and values to the thread that runs encode_flush() (the hand-over to
+    // it, e.g. a mutex, orders this too).
+    std::atomic_thread_fence(std::memory_order_release);
+  }
+
+  // Any one thread, after cut_flush(): writes the cut's puts and deletes into `batch`, in key
+  // order. Reads cut entries only; see the class comment for how it shares them with the owner.
+  void encode_flush(CommitBatch& batch) {
+    // Sorted on the keys' first 16 bytes held beside the items (no pointer chasing per
+    // comparison), the full keys only on a tie. Keys of cut entries do not change.
     order_.clear();
-    order_.reserve(changed_.size());
-    for (Entry* e : changed_) order_.push_back(SortItem{be_prefix(e->key, 0), be_prefix(e->key, 8), e});
+    order_.reserve(flush_.size());
+    for (const FlushItem& item : flush_) {
+      order_.push_back(SortItem{be_prefix(item.entry->key, 0), be_prefix(item.entry->key, 8), item, false});
+    }
     std::sort(order_.begin(), order_.end(), [](const SortItem& a, const SortItem& b) {
       if (a.hi != b.hi) return a.hi < b.hi;
       if (a.lo != b.lo) return a.lo < b.lo;
-      return a.entry->key < b.entry->key;
+      return a.item.entry->key < b.item.entry->key;
     });
-    for (size_t i = 0; i < order_.size(); ++i) changed_[i] = order_[i].entry;
-    // Key order is random memory order: start loading the values a few entries ahead (and
-    // what they point to a little later), so encoding overlaps the misses of the next ones.
-    constexpr size_t kValueAhead = 16, kTouchAhead = 8;
-    const size_t n = changed_.size();
+    // Key order is random memory order: start loading the values a few entries ahead, and
+    // take hold of the entries a little less far ahead, then load what their values point to
+    // (only a held value is read), so encoding overlaps the misses of the next ones.
+    constexpr size_t kValueAhead = 16, kHoldAhead = 8;
+    const size_t n = order_.size();
+    for (size_t i = 0; i < std::min(n, kHoldAhead); ++i) hold(order_[i]);
     for (size_t i = 0; i < n; ++i) {
-      if (i + kValueAhead < n) prefetch_lines(&changed_[i + kValueAhead]->value, sizeof(V));
-      if constexpr (requires(const V& v) { Codec::touch(v); }) {
-        if (i + kTouchAhead < n) Codec::touch(changed_[i + kTouchAhead]->value);
-      }
-      Entry* e = changed_[i];
-      if (e->state == EntryState::kDirty) {
-        Codec::encode(e->value, scratch_);
-        batch.put_customer(partition_, e->key, scratch_);
-      } else if (e->state == EntryState::kDeleted) {
+      if (i + kValueAhead < n) prefetch_lines(&order_[i + kValueAhead].item.entry->value, sizeof(V));
+      if (i + kHoldAhead < n) hold(order_[i + kHoldAhead]);
+      const SortItem& item = order_[i];
+      Entry* e = item.item.entry;
+      if (!item.item.put) {
         batch.delete_customer(partition_, e->key);
+      } else if (item.held) {
+        Codec::encode(e->value, flush_scratch_);
+        batch.put_customer(partition_, e->key, flush_scratch_);
+        e->flight.store(kFlightDone, std::memory_order_release);
+      } else {
+        // The owner claimed it: its bytes are ready once the flag says so.
+        while (e->flight.load(std::memory_order_acquire) != kFlightDone) cpu_relax();
+        batch.put_customer(partition_, e->key, claimed_[e->flush_slot]);
       }
-      e->flushed_version = e->version;
     }
   }
 
   // The batch given to flush_to() is durable: flushed entries become clean, then clean entries
   // beyond capacity are evicted (those not used since the last sweep first).
   void on_committed() {
+    for (const FlushItem& item : flush_) item.entry->flight.store(kFlightNone, std::memory_order_relaxed);
+    flush_.clear();
     size_t keep = 0;
     for (Entry* e : changed_) {
       if (e->flushed_version == e->version) {
@@ -243,6 +298,7 @@ class StateCache {
 
   // Forgets every entry, dirty ones included (the partition was revoked without a commit).
   void clear() {
+    flush_.clear();
     chunks_.clear();
     free_.clear();
     index_.clear();
@@ -283,6 +339,12 @@ class StateCache {
  private:
   enum class EntryState : uint8_t { kClean, kDirty, kDeleted };
 
+  // Entry::flight: where a cut put stands. Pending: not encoded yet; Encoding: encode_flush()
+  // holds it; Claimed: the owner is encoding it into claimed_; Done: encoded (by either), the
+  // owner may change the value again. None: not part of a cut.
+  static constexpr uint8_t kFlightNone = 0, kFlightPending = 1, kFlightEncoding = 2, kFlightClaimed = 3,
+                           kFlightDone = 4;
+
   // The fields a lookup reads come first (one cache line with a short key), the value last.
   struct Entry {
     std::string key;
@@ -296,7 +358,14 @@ class StateCache {
     bool in_changed = false;
     bool referenced = false;  // used since the last eviction sweep passed it
     bool prefetched = false;  // loaded by prefetch() and not yet asked for
+    std::atomic<uint8_t> flight{kFlightNone};  // see kFlightNone...
+    uint32_t flush_slot = 0;                   // its buffer in claimed_, while Pending/Claimed
     V value{};
+  };
+
+  struct FlushItem {
+    Entry* entry;
+    bool put;  // a put of the value; else a delete
   };
 
   // One index slot: entry number + 1 (0 = empty) and the hash's high 32 bits.
@@ -308,8 +377,36 @@ class StateCache {
   struct SortItem {
     uint64_t hi;
     uint64_t lo;
-    Entry* entry;
+    FlushItem item;
+    bool held = false;  // encode_flush() took the put (Pending -> Encoding)
   };
+
+  // encode_flush(): takes a put the owner has not claimed, and starts loading its value's
+  // out-of-line parts (Codec::touch) now that the owner leaves it alone.
+  void hold(SortItem& s) {
+    if (!s.item.put) return;
+    uint8_t expected = kFlightPending;
+    s.held = s.item.entry->flight.compare_exchange_strong(expected, kFlightEncoding, std::memory_order_acquire);
+    if constexpr (requires(const V& v) { Codec::touch(v); }) {
+      if (s.held) Codec::touch(s.item.entry->value);
+    }
+  }
+
+  static void cpu_relax() { __builtin_ia32_pause(); }
+
+  // Owner's thread, before it changes an entry: a cut put not yet encoded is encoded now, so
+  // that encode_flush() writes the value as it was at the cut.
+  void settle(Entry& e) {
+    uint8_t f = e.flight.load(std::memory_order_acquire);
+    if (f == kFlightNone || f == kFlightDone) return;
+    if (f == kFlightPending &&
+        e.flight.compare_exchange_strong(f, kFlightClaimed, std::memory_order_acquire)) {
+      Codec::encode(e.value, claimed_[e.flush_slot]);
+      e.flight.store(kFlightDone, std::memory_order_release);
+      return;
+    }
+    while (e.flight.load(std::memory_order_acquire) != kFlightDone) cpu_relax();
+  }
   // Bytes [from, from + 8) of `key` as a big-endian number, zero-padded past the end.
   static uint64_t be_prefix(const std::string& key, size_t from) {
     uint64_t v = 0;
@@ -447,7 +544,10 @@ class StateCache {
   std::vector<uint32_t> free_;   // numbers of slots whose entry was evicted
   std::vector<Slot> index_;      // power-of-two size, at most half full
   std::vector<Entry*> changed_;  // entries with a put or delete not yet committed
-  std::vector<SortItem> order_;  // flush_to() scratch
+  std::vector<FlushItem> flush_;      // the last cut, until on_committed() or the next cut
+  std::vector<SortItem> order_;       // encode_flush() scratch
+  std::vector<std::string> claimed_;  // puts the owner encoded, by Entry::flush_slot
+  std::string flush_scratch_;         // encode_flush()'s buffer
   size_t slots_used_ = 0;        // entry numbers handed out so far
   size_t size_ = 0;              // live entries
   size_t hand_ = 0;              // CLOCK position

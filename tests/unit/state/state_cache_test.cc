@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "temp_dir.h"
@@ -159,6 +161,65 @@ TEST_F(StateCacheTest, EntryChangedAfterFlushStaysDirtyAndPinned) {
   EXPECT_EQ(cache.size(), 1u);
   commit(cache);
   EXPECT_EQ(stored("a"), std::optional<std::string>("2|"));
+}
+
+TEST_F(StateCacheTest, OwnerTouchingACutEntryFirstEncodesItAsItWasAtTheCut) {
+  Cache cache(*store_, kPartition, 10);
+  cache.get("a").value()->n = 1;
+  cache.mark_dirty("a");
+  cache.erase("gone");
+  cache.cut_flush();
+  // Before the cut is encoded, the owner changes "a" and brings "gone" back.
+  cache.get("a").value()->n = 2;
+  cache.mark_dirty("a");
+  cache.get("gone").value()->n = 5;
+  cache.mark_dirty("gone");
+  CommitBatch batch(*store_);
+  cache.encode_flush(batch);
+  ASSERT_TRUE(store_->commit(batch).is_ok());
+  cache.on_committed();
+  EXPECT_EQ(stored("a"), std::optional<std::string>("1|")) << "the value at the cut";
+  EXPECT_EQ(stored("gone"), std::nullopt) << "the delete of the cut";
+  EXPECT_EQ(cache.dirty_count(), 2u);
+  commit(cache);
+  EXPECT_EQ(stored("a"), std::optional<std::string>("2|"));
+  EXPECT_EQ(stored("gone"), std::optional<std::string>("5|"));
+}
+
+TEST_F(StateCacheTest, EncodingOnAnotherThreadWritesEveryValueAsItWasAtTheCut) {
+  constexpr int kCustomers = 5000;
+  Cache cache(*store_, kPartition, kCustomers);
+  std::vector<std::string> names;
+  for (int i = 0; i < kCustomers; ++i) {
+    names.push_back("customer-" + std::to_string(i));
+    cache.get(names.back()).value()->n = i;
+    cache.mark_dirty(names.back());
+  }
+  std::vector<int> order(kCustomers);
+  for (int i = 0; i < kCustomers; ++i) order[static_cast<size_t>(i)] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937(7));
+  cache.cut_flush();
+  CommitBatch batch(*store_);
+  // The owner changes every customer while the other thread encodes the cut: each one is
+  // encoded by whichever gets there first, and the owner waits for any the encoder holds.
+  std::thread encoder([&] { cache.encode_flush(batch); });
+  for (int i : order) {
+    Counter* c = cache.get(names[static_cast<size_t>(i)]).value();
+    c->n += 1'000'000;
+    c->note = "after";
+    cache.mark_dirty(names[static_cast<size_t>(i)]);
+  }
+  encoder.join();
+  ASSERT_TRUE(store_->commit(batch).is_ok());
+  cache.on_committed();
+  for (int i = 0; i < kCustomers; ++i) {
+    ASSERT_EQ(stored(names[static_cast<size_t>(i)]), std::optional<std::string>(std::to_string(i) + "|")) << i;
+  }
+  commit(cache);
+  for (int i = 0; i < kCustomers; ++i) {
+    ASSERT_EQ(stored(names[static_cast<size_t>(i)]), std::optional<std::string>(std::to_string(i + 1'000'000) + "|after"))
+        << i;
+  }
 }
 
 TEST_F(StateCacheTest, FailedCommitKeepsEntriesDirtyForTheNextFlush) {
