@@ -322,6 +322,7 @@ struct Params {
   bool skip_timers = false;
   bool no_preload = false;
   bool no_prefetch = false;
+  bool no_read_ahead = false;
   bool warm_cache = false;
   bool skip_engine = false;
   bool no_warmup = false;
@@ -417,6 +418,7 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   wo.replay = true;
   wo.commit_interval = Millis(p.commit_interval_ms);
   wo.cache_entries = p.cache_entries;  // one worker: the whole state.cache_entries
+  wo.read_ahead = !p.no_read_ahead;
   pipeline::Worker worker(*store, cfg, *local_time, clock, sink, observer, wo);
   const auto preload0 = Clk::now();
   if (!p.no_preload) preload_states(*store, p.customers, p.partitions);
@@ -457,7 +459,7 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   std::array<Clk::duration, 4> phase{};
   const auto t0 = Clk::now();
   const double cpu0 = thread_cpu_seconds();
-  const double commit_cpu0 = thread_cpu_by_name()["beckon-commit"];
+  auto helpers_cpu0 = thread_cpu_by_name();
   const uint64_t faults0 = thread_minor_faults();
   for (size_t start = 0; start < w.size(); start += kBatch) {
     batch.clear();
@@ -485,7 +487,7 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   check(worker.commit().status(), "final commit");
   const double secs = seconds_since(t0);
   const double cpu = thread_cpu_seconds() - cpu0;
-  const double commit_cpu = thread_cpu_by_name()["beckon-commit"] - commit_cpu0;
+  auto helpers_cpu = thread_cpu_by_name();
   const uint64_t faults = thread_minor_faults() - faults0;
   json r;
   r["events"] = w.size();
@@ -493,7 +495,10 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   // The worker thread alone; its commits are written on its commit thread, RocksDB's flushes
   // and compactions on RocksDB's.
   r["thread_cpu_seconds"] = cpu;
-  r["commit_thread_cpu_seconds"] = commit_cpu;  // clock ticks (10 ms)
+  // Its helper threads (clock ticks, 10 ms): commits are encoded and written on the commit
+  // thread, and a batch's states read on the read thread.
+  r["commit_thread_cpu_seconds"] = helpers_cpu["beckon-commit"] - helpers_cpu0["beckon-commit"];
+  r["read_thread_cpu_seconds"] = helpers_cpu["beckon-read"] - helpers_cpu0["beckon-read"];
   r["events_per_cpu_s"] = static_cast<double>(w.size()) / cpu;
   r["minor_page_faults"] = faults;  // the worker thread's, over the measured loop
   r["events_per_s"] = static_cast<double>(w.size()) / secs;
@@ -926,6 +931,8 @@ int main(int argc, char** argv) {
                "measure a cold process: no untimed engine pass before the naive and engine runs");
   cli.add_flag("--no-prefetch", p.no_prefetch,
                "engine run: no batched state reads from the message keys (Worker::prefetch)");
+  cli.add_flag("--no-read-ahead", p.no_read_ahead,
+               "engine run: the worker thread reads a batch's states itself (WorkerOptions::read_ahead)");
   CLI11_PARSE(cli, argc, argv);
   if (p.customers == 0 || p.events == 0) die("--customers and --events must be > 0");
   if (p.customers > 0xFFFFFFFFull) die("--customers must fit in 32 bits");
@@ -959,7 +966,7 @@ int main(int argc, char** argv) {
                  {"timer_window_s", p.timer_window_s}, {"poll_timeout_ms", p.poll_timeout_ms},
                  {"commit_interval_ms", p.commit_interval_ms},
                  {"seed", p.seed},               {"skip_e2e", p.skip_e2e}, {"preload", !p.no_preload},
-                 {"prefetch", !p.no_prefetch}, {"warmup", !p.no_warmup},
+                 {"prefetch", !p.no_prefetch}, {"read_ahead", !p.no_read_ahead}, {"warmup", !p.no_warmup},
                  {"build_type", BECKON_BENCH_BUILD_TYPE}, {"allocator", BECKON_ALLOCATOR}};
   out["parameters"] = params;
   out["machine"] = machine_info();

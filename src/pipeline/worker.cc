@@ -26,14 +26,18 @@ static_assert(kLayout.substr(0, kLayout.size() - 1).ends_with("customer-state-")
 
 using journey::JourneyEngine;
 
-// The commit thread is named after its worker's thread: beckon-worker-N commits on
-// beckon-commit-N.
-std::string commit_thread_name() {
+// Helper threads are named after their worker's thread: beckon-worker-N commits on
+// beckon-commit-N and reads ahead on beckon-read-N.
+std::string helper_thread_name(std::string_view role) {
   constexpr std::string_view kWorker = "beckon-worker-";
   const std::string worker = thread_name();
-  if (worker.starts_with(kWorker)) return "beckon-commit-" + worker.substr(kWorker.size());
-  return "beckon-commit";
+  if (worker.starts_with(kWorker)) return "beckon-" + std::string(role) + "-" + worker.substr(kWorker.size());
+  return "beckon-" + std::string(role);
 }
+
+// Staged customers read per batched store read on the read thread: small, so that the first
+// ones a batch needs arrive soon, large enough to share index work (Store::multi_get_customers).
+constexpr size_t kReadChunk = 16;
 
 std::string encode_frontier(EventTime max_event_time, EventTime frontier) {
   std::string out(16, '\0');
@@ -70,11 +74,16 @@ Worker::Worker(state::Store& store, const journey::EngineConfig& config, const j
       engine_(config, local_time),
       decoder_(options.decoder),
       last_commit_(clock.now()),
-      committer_(commit_thread_name()) {}
+      committer_(helper_thread_name("commit")),
+      reader_(helper_thread_name("read")) {}
 
-// committer_, the last member, is destroyed first: it waits for a commit in flight, which uses
-// batch_, the store and the sink.
+// reader_ and committer_, the last members, are destroyed first: they wait for their job, which
+// uses the partitions' caches, batch_, the store and the sink.
 Worker::~Worker() = default;
+
+void Worker::wait_for_reads() {
+  if (reader_.busy()) (void)reader_.wait();  // the job reports nothing: failed reads are get()'s
+}
 
 Status Worker::assign(PartitionId partition) {
   if (partitions_.count(partition.value())) return Status::ok();
@@ -108,6 +117,7 @@ void Worker::revoke(PartitionId partition) {
   if (Status s = complete_commit(/*wait=*/true); !s) {
     spdlog::error("commit in flight failed while partition {} was revoked: {}", partition.value(), s.to_string());
   }
+  wait_for_reads();
   partitions_.erase(partition.value());
   rebalance_cache_budget();
   std::lock_guard lock(published_mu_);
@@ -144,17 +154,35 @@ void Worker::set_caught_up(PartitionId partition, bool caught_up) {
 }
 
 void Worker::prefetch(std::span<const InputMessage> messages) {
+  // The previous batch's reads are done (that batch was processed) unless some of its
+  // customers were never asked for; staging drops those.
+  wait_for_reads();
   for (const InputMessage& m : messages) {
     if (m.key.empty() || m.key.size() > options_.decoder.max_customer_id_bytes) continue;
     if (Partition* p = find(m.partition)) {
       p->hints.emplace_back(reinterpret_cast<const char*>(m.key.data()), m.key.size());
     }
   }
+  reading_.clear();
   for (auto& [_, p] : partitions_) {
     if (p->hints.empty()) continue;
-    p->cache.prefetch(p->hints);
+    if (options_.read_ahead) {
+      p->cache.stage(p->hints);
+      if (p->cache.staged() > 0) reading_.push_back(&p->cache);
+    } else {
+      p->cache.prefetch(p->hints);
+    }
     p->hints.clear();
   }
+  if (reading_.empty()) return;
+  // A few customers of each partition in turn, so that every partition's first ones come soon.
+  reader_.start([this] {
+    for (bool more = true; more;) {
+      more = false;
+      for (auto* cache : reading_) more |= cache->read_staged(kReadChunk);
+    }
+    return Status::ok();
+  });
 }
 
 Status Worker::process(const InputMessage& message) {
@@ -344,6 +372,8 @@ Status Worker::complete_commit(bool wait) {
     return *result;
   }
   // Partitions revoked since the cut are gone; those assigned since have nothing in the batch.
+  // The caches drop their staged reads and evict: the read thread must be idle.
+  wait_for_reads();
   for (auto& [_, p] : partitions_) {
     p->cache.on_committed();
     p->timers.on_committed();

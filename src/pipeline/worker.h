@@ -20,7 +20,7 @@
 #include "journey/engine.h"
 #include "journey/journey_config.h"
 #include "pipeline/action_sink.h"
-#include "pipeline/commit_thread.h"
+#include "pipeline/job_thread.h"
 #include "pipeline/observer.h"
 #include "state/state_cache.h"
 #include "state/store.h"
@@ -37,6 +37,9 @@ struct WorkerOptions {
   Millis commit_interval{1000};                  // time between durable commits
   Millis flush_timeout{120'000};                 // longest wait for action acknowledgements
   bool replay = false;                           // frontier from the data alone, no wall clock
+  // prefetch() reads the batch's states on the worker's read thread while process() goes on;
+  // false: prefetch() reads them all before it returns.
+  bool read_ahead = true;
   codec::DecoderOptions decoder;
 };
 
@@ -80,10 +83,13 @@ class Worker {
   // The next offset to consume for (partition, topic), from the store; nullopt if none stored.
   Result<std::optional<Offset>> stored_offset(PartitionId partition, std::string_view topic) const;
 
-  // Loads, in one batched store read per partition, the state of the customers a batch of
-  // messages is about to touch, taken from the message keys (input topics are keyed by customer
-  // id). A hint only: the process() calls that follow do the work, and a key that is not the
-  // event's customer costs nothing but a cache entry. Call it before processing the batch.
+  // Loads the state of the customers a batch of messages is about to touch, taken from the
+  // message keys (input topics are keyed by customer id), in batched store reads. With
+  // WorkerOptions::read_ahead the reads run on the worker's read thread (beckon-read-N), in
+  // message order, and process() waits only for a customer not read yet; else they are done
+  // before this returns. A hint only: the process() calls that follow do the work, and a key
+  // that is not the event's customer costs nothing but a read. Call it before processing the
+  // batch.
   void prefetch(std::span<const InputMessage> messages);
   // Decodes, applies and records one message. Bad input is dead-lettered and counted, never an
   // error; a non-ok Status means the worker cannot continue (sink or store failure).
@@ -155,6 +161,8 @@ class Worker {
   void rebalance_cache_budget();
   // Collects the commit in flight (waiting for it if `wait`) and completes it; ok while it runs.
   Status complete_commit(bool wait);
+  // Waits for the read thread's job, if any (its partitions' caches may then drop or evict).
+  void wait_for_reads();
 
   state::Store& store_;
   const journey::EngineConfig& config_;
@@ -183,7 +191,10 @@ class Worker {
   };
   Flight flight_;
   std::vector<CommittedOffset> durable_;  // offsets made durable, not yet returned by finish_commit
-  CommitThread committer_;
+  JobThread committer_;
+  // The caches whose staged customers the read thread is reading (prefetch with read_ahead).
+  std::vector<state::StateCache<journey::CustomerState, journey::CustomerStateCodec>*> reading_;
+  JobThread reader_;
   Stats stats_;
   mutable std::mutex published_mu_;
   std::vector<std::pair<PartitionId, EventTime>> published_frontiers_;

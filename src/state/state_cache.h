@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -100,6 +102,13 @@ class StateCache {
       if (existed != nullptr) *existed = e->exists;
       return &e->value;
     }
+    if (staged_count_ != 0) {
+      if (Entry* e = take_staged(customer, h)) {
+        ++misses_;  // loaded from the store, ahead
+        if (existed != nullptr) *existed = e->exists;
+        return &e->value;
+      }
+    }
     ++misses_;
     ++loads_;
     Status s = store_.get_customer(partition_, customer, &scratch_);
@@ -179,6 +188,67 @@ class StateCache {
     for (Entry* e : batch_entries_) {
       if (!e->prefetched) remove(*e);
     }
+  }
+
+  // Read-ahead on another thread, so that processing starts before a batch's states are all
+  // read. stage() (owner's thread) notes, in order, the customers that are neither cached nor
+  // staged; read_staged() (the reading thread) reads and decodes the next ones with one batched
+  // store read and publishes them. get() of a staged customer takes its value, waiting for the
+  // reader if it has not got there yet; a value that could not be read or decoded is left to
+  // get()'s own read, which reports the error. stage(), on_committed() and clear() drop what
+  // is left untaken; the reader must be idle then. Safe because a staged customer is not
+  // cached when staged, and until the next commit it can only enter the cache unchanged: once
+  // cached, get() finds the entry and never the staged value, and the entry cannot be evicted
+  // (so that a later get() would take a value older than the entry's commit) before
+  // on_committed() has dropped the staged values.
+  void stage(std::span<const std::string_view> customers) {
+    drop_staged();
+    const size_t want = std::bit_ceil(std::max<size_t>(16, customers.size() * 2));
+    if (staged_index_.size() < want) staged_index_.assign(want, 0);
+    if (staged_.size() < customers.size()) staged_.resize(customers.size());
+    for (const std::string_view c : customers) {
+      if (c.empty()) continue;
+      const uint64_t h = stable_hash64(c);
+      if (find(c, h) != nullptr || find_staged(c, h) != nullptr) continue;
+      StagedRead& r = staged_[staged_count_];
+      r.key.assign(c);
+      r.hash = h;
+      r.result = kStagedUnread;
+      place_staged(h, static_cast<uint32_t>(staged_count_));
+      ++staged_count_;
+    }
+    loads_ += staged_count_;
+    std::atomic_thread_fence(std::memory_order_release);
+  }
+
+  // Reading thread: reads and decodes the next `max` staged customers (one MultiGet) and
+  // publishes them to get(). False when every staged customer has been read.
+  bool read_staged(size_t max) {
+    const size_t begin = staged_read_, end = std::min(staged_count_, begin + max);
+    if (begin >= end) return false;
+    read_keys_.clear();
+    for (size_t i = begin; i < end; ++i) read_keys_.push_back(staged_[i].key);
+    store_.multi_get_customers(partition_, read_keys_, [this, begin](size_t i, const Status& st, std::string_view value) {
+      StagedRead& r = staged_[begin + i];
+      if (st.is_ok()) {
+        r.result = Codec::decode(value, r.value).is_ok() ? kStagedFound : kStagedFailed;
+      } else {
+        r.result = st.code() == Status::Code::kNotFound ? kStagedAbsent : kStagedFailed;
+      }
+    });
+    staged_read_ = end;
+    staged_done_.store(end, std::memory_order_release);
+    return end < staged_count_;
+  }
+  size_t staged() const { return staged_count_; }
+  // Forgets the staged customers (owner's thread; the reader must be idle).
+  void drop_staged() {
+    if (staged_count_ == 0 && staged_done_.load(std::memory_order_relaxed) == 0) return;
+    for (size_t i = 0; i < staged_count_; ++i) staged_[i].value = V{};
+    staged_count_ = 0;
+    staged_read_ = 0;
+    staged_done_.store(0, std::memory_order_relaxed);
+    std::fill(staged_index_.begin(), staged_index_.end(), 0);
   }
 
   // The customer's value must be written at the next commit. The customer must have been
@@ -281,6 +351,7 @@ class StateCache {
   // The batch given to flush_to() is durable: flushed entries become clean, then clean entries
   // beyond capacity are evicted (those not used since the last sweep first).
   void on_committed() {
+    drop_staged();
     for (const FlushItem& item : flush_) item.entry->flight.store(kFlightNone, std::memory_order_relaxed);
     flush_.clear();
     size_t keep = 0;
@@ -298,6 +369,7 @@ class StateCache {
 
   // Forgets every entry, dirty ones included (the partition was revoked without a commit).
   void clear() {
+    drop_staged();
     flush_.clear();
     chunks_.clear();
     free_.clear();
@@ -393,6 +465,49 @@ class StateCache {
   }
 
   static void cpu_relax() { __builtin_ia32_pause(); }
+
+  static constexpr uint8_t kStagedUnread = 0, kStagedFound = 1, kStagedAbsent = 2, kStagedFailed = 3,
+                           kStagedTaken = 4;
+  struct StagedRead {
+    std::string key;
+    uint64_t hash = 0;
+    uint8_t result = kStagedUnread;  // written by the reader before it publishes the item
+    V value{};
+  };
+
+  StagedRead* find_staged(std::string_view customer, uint64_t h) {
+    const size_t mask = staged_index_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const uint32_t slot = staged_index_[i];
+      if (slot == 0) return nullptr;
+      StagedRead& r = staged_[slot - 1];
+      if (r.hash == h && r.key == customer) return &r;
+    }
+  }
+  void place_staged(uint64_t h, uint32_t index) {
+    const size_t mask = staged_index_.size() - 1;
+    size_t i = h & mask;
+    while (staged_index_[i] != 0) i = (i + 1) & mask;
+    staged_index_[i] = index + 1;
+  }
+
+  // get()'s miss path: the staged customer's value, once the reader has it, as a new entry.
+  // nullptr when the customer is not staged (or was taken, or its read failed).
+  Entry* take_staged(std::string_view customer, uint64_t h) {
+    StagedRead* r = find_staged(customer, h);
+    if (r == nullptr) return nullptr;
+    const size_t index = static_cast<size_t>(r - staged_.data());
+    for (int spins = 0; staged_done_.load(std::memory_order_acquire) <= index; ++spins) {
+      if (spins < 64) cpu_relax();
+      else std::this_thread::yield();
+    }
+    if (r->result != kStagedFound && r->result != kStagedAbsent) return nullptr;
+    Entry& e = insert(customer, h);
+    e.exists = r->result == kStagedFound;
+    if (e.exists) e.value = std::move(r->value);
+    r->result = kStagedTaken;
+    return &e;
+  }
 
   // Owner's thread, before it changes an entry: a cut put not yet encoded is encoded now, so
   // that encode_flush() writes the value as it was at the cut.
@@ -557,6 +672,13 @@ class StateCache {
   std::vector<Entry*> hits_scratch_;   // prefetch() scratch: entries already cached
   std::vector<uint64_t> hashes_;       // prefetch() scratch: key hashes
   std::vector<std::string_view> batch_keys_;
+  // stage()/read_staged(): [0, staged_count_) of staged_ are staged, [0, staged_done_) read.
+  std::vector<StagedRead> staged_;
+  size_t staged_count_ = 0;
+  size_t staged_read_ = 0;              // reading thread's cursor
+  std::atomic<size_t> staged_done_{0};
+  std::vector<uint32_t> staged_index_;  // open addressing by hash: staged_ index + 1, 0 empty
+  std::vector<std::string_view> read_keys_;  // read_staged() scratch
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
   uint64_t loads_ = 0;

@@ -222,6 +222,67 @@ TEST_F(StateCacheTest, EncodingOnAnotherThreadWritesEveryValueAsItWasAtTheCut) {
   }
 }
 
+TEST_F(StateCacheTest, StagedCustomersAreReadOnAnotherThreadAndTakenByGet) {
+  {
+    Cache writer(*store_, kPartition, 10);
+    for (const char* c : {"a", "b", "c"}) {
+      writer.get(c).value()->n = c[0];
+      writer.mark_dirty(c);
+    }
+    commit(writer);
+  }
+  CommitBatch bad(*store_);
+  bad.put_customer(kPartition, "broken", "no separator");
+  ASSERT_TRUE(store_->commit(bad).is_ok());
+
+  Cache cache(*store_, kPartition, 10);
+  cache.get("a").value()->n = 100;  // cached: not staged again, its value stays
+  const std::vector<std::string_view> batch = {"a", "b", "new", "b", "broken", "c"};
+  cache.stage(batch);
+  EXPECT_EQ(cache.staged(), 4u) << "b, new, broken and c: each once, and not the cached a";
+  std::thread reader([&] {
+    while (cache.read_staged(1)) {
+    }
+  });
+  // get() waits for the reader where it has not got there yet.
+  bool existed = true;
+  EXPECT_EQ(cache.get("c").value()->n, 'c');
+  EXPECT_EQ(cache.get("new", &existed).value()->n, 0);
+  EXPECT_FALSE(existed);
+  EXPECT_EQ(cache.get("b", &existed).value()->n, 'b');
+  EXPECT_TRUE(existed);
+  EXPECT_EQ(cache.get("a").value()->n, 100);
+  reader.join();
+  auto broken = cache.get("broken");
+  ASSERT_FALSE(broken.is_ok()) << "an undecodable staged value is left to get()'s own read";
+  EXPECT_EQ(broken.status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(cache.loads(), 6u) << "a before staging, four staged, and broken read again";
+}
+
+TEST_F(StateCacheTest, StagedValuesDoNotOutliveACommit) {
+  {
+    Cache writer(*store_, kPartition, 10);
+    writer.get("x").value()->n = 1;
+    writer.mark_dirty("x");
+    commit(writer);
+  }
+  Cache cache(*store_, kPartition, 1);
+  const std::vector<std::string_view> batch = {"x"};
+  cache.stage(batch);
+  while (cache.read_staged(16)) {
+  }
+  // "x" enters the cache without taking its staged value, is deleted, committed and evicted.
+  cache.erase("x");
+  commit(cache);
+  cache.get("other").value()->n = 5;
+  cache.mark_dirty("other");
+  commit(cache);
+  ASSERT_EQ(stored("x"), std::nullopt);
+  bool existed = true;
+  EXPECT_EQ(cache.get("x", &existed).value()->n, 0) << "the staged value read before the delete is gone";
+  EXPECT_FALSE(existed);
+}
+
 TEST_F(StateCacheTest, FailedCommitKeepsEntriesDirtyForTheNextFlush) {
   Cache cache(*store_, kPartition, 10);
   cache.get("a").value()->n = 4;

@@ -1,4 +1,4 @@
-#include "pipeline/commit_thread.h"
+#include "pipeline/job_thread.h"
 
 #include <utility>
 
@@ -6,7 +6,7 @@
 
 namespace beckon::pipeline {
 
-CommitThread::~CommitThread() {
+JobThread::~JobThread() {
   if (!thread_.joinable()) return;
   {
     std::lock_guard lock(mu_);
@@ -16,7 +16,7 @@ CommitThread::~CommitThread() {
   thread_.join();
 }
 
-void CommitThread::start(std::function<Status()> job) {
+void JobThread::start(std::function<Status()> job) {
   {
     std::lock_guard lock(mu_);
     job_ = std::move(job);
@@ -31,7 +31,7 @@ void CommitThread::start(std::function<Status()> job) {
   }
 }
 
-void CommitThread::run() {
+void JobThread::run() {
   set_thread_name(name_);
   std::unique_lock lock(mu_);
   for (;;) {
@@ -50,12 +50,12 @@ void CommitThread::run() {
   }
 }
 
-std::optional<Status> CommitThread::poll() {
+std::optional<Status> JobThread::poll() {
   if (!busy_ || !finished_.load(std::memory_order_acquire)) return std::nullopt;
   return wait();
 }
 
-Status CommitThread::wait() {
+Status JobThread::wait() {
   if (!busy_) return Status::ok();
   std::unique_lock lock(mu_);
   cv_.wait(lock, [this] { return !has_job_; });

@@ -12,23 +12,26 @@
 
 namespace beckon::pipeline {
 
-// The thread a Worker writes its commits on, so that processing goes on while RocksDB copies a
-// batch into its WAL and memtables and the producer's acknowledgements come in. It runs one job
-// at a time: the owner starts a job, then collects its Status (poll() or wait()) before it
-// starts the next one. The thread starts with the first job.
+// A thread that runs one job at a time for its owner: a Worker writes its commits on one
+// (beckon-commit-N), so that processing goes on while RocksDB copies a batch into its WAL and
+// memtables and the producer's acknowledgements come in, and reads the states of a batch's
+// customers on another (beckon-read-N), so that processing starts before they are all read.
+// The owner starts a job, then collects its Status (poll() or wait()) before it starts the
+// next one. The thread starts with the first job.
 //
 // Ownership: a member of its Worker. Thread-safety: one owning thread calls start/poll/wait;
-// the job runs on the commit thread and must only touch what the owner leaves alone until it
-// collects the result. The destructor waits for a running job, then joins.
-class CommitThread {
+// the job runs on the job thread and must only touch what the owner leaves alone until it
+// collects the result (or what the job and the owner share through atomics). The destructor
+// waits for a running job, then joins.
+class JobThread {
  public:
   // `name`: the thread's name (set_thread_name; Linux keeps 15 bytes).
-  explicit CommitThread(std::string name) : name_(std::move(name)) {}
-  ~CommitThread();
-  CommitThread(const CommitThread&) = delete;
-  CommitThread& operator=(const CommitThread&) = delete;
+  explicit JobThread(std::string name) : name_(std::move(name)) {}
+  ~JobThread();
+  JobThread(const JobThread&) = delete;
+  JobThread& operator=(const JobThread&) = delete;
 
-  // Runs `job` on the commit thread. A previous job must have been collected.
+  // Runs `job` on the job thread. A previous job must have been collected.
   void start(std::function<Status()> job);
   // A job has been started and not yet collected.
   bool busy() const { return busy_; }
