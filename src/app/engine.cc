@@ -2,7 +2,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sched.h>
+
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
 
 #include "core/log.h"
 #include "core/thread_name.h"
@@ -20,6 +27,31 @@ codec::InputFormat to_codec(config::InputFormat f) {
 
 codec::OutputFormat to_codec(config::OutputFormat f) {
   return f == config::OutputFormat::kJson ? codec::OutputFormat::kJson : codec::OutputFormat::kFlatBuffers;
+}
+
+unsigned available_cores() {
+  unsigned cores = 0;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = static_cast<unsigned>(CPU_COUNT(&set));
+  if (cores == 0) cores = std::max(1u, std::thread::hardware_concurrency());
+  // cgroup v2: "max 100000" (no limit) or "<quota> <period>" in microseconds.
+  std::ifstream cpu_max("/sys/fs/cgroup/cpu.max");
+  std::string quota;
+  int64_t period = 0;
+  if (cpu_max >> quota >> period && quota != "max" && period > 0) {
+    const int64_t q = std::atoll(quota.c_str());
+    if (q > 0) cores = std::min(cores, static_cast<unsigned>(std::max<int64_t>(1, (q + period - 1) / period)));
+  }
+  return cores;
+}
+
+bool read_ahead_on(config::ReadAhead setting, int workers, unsigned cores) {
+  switch (setting) {
+    case config::ReadAhead::kOn: return true;
+    case config::ReadAhead::kOff: return false;
+    case config::ReadAhead::kAuto: break;
+  }
+  return static_cast<int64_t>(cores) >= 2 * static_cast<int64_t>(std::max(1, workers));
 }
 
 Result<std::unique_ptr<Engine>> Engine::create(const config::AppConfig& config, const Clock& clock) {
@@ -58,6 +90,10 @@ Result<std::unique_ptr<Engine>> Engine::create(const config::AppConfig& config, 
   wo.cache_entries = std::max<size_t>(1024, c.state.cache_entries / workers);
   wo.commit_interval = c.state.commit_interval;
   wo.replay = c.processing.replay;
+  const unsigned cores = available_cores();
+  wo.read_ahead = read_ahead_on(c.processing.read_ahead, static_cast<int>(workers), cores);
+  spdlog::info("{} worker(s) on {} core(s): read threads {}{}", workers, cores, wo.read_ahead ? "on" : "off",
+               c.processing.read_ahead == config::ReadAhead::kAuto ? " (processing.read_ahead: auto)" : "");
   wo.decoder.max_message_bytes = c.processing.max_message_bytes;
   std::vector<pipeline::Worker*> raw_workers;
   for (size_t i = 0; i < workers; ++i) {

@@ -19,6 +19,14 @@
 
 namespace beckon::app {
 
+// Cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (cpu.max, as a
+// Kubernetes CPU limit sets it), rounded up; at least 1.
+unsigned available_cores();
+// Whether workers get read threads (config::ReadAhead). Auto turns them on when there are at
+// least two cores per worker: on a machine the workers already keep busy, the read threads
+// cost more CPU than the waits they save (bench/RESULTS.md, session 7).
+bool read_ahead_on(config::ReadAhead setting, int workers, unsigned cores);
+
 // The one place where the production parts are wired together (STYLE.md): RocksDB store,
 // idempotent producer, per-worker action sinks and workers, the consumer-group runner, metrics
 // and the /metrics, /healthz, /readyz endpoint.

@@ -66,8 +66,13 @@ struct StateConfig {
   size_t block_cache_bytes = size_t{256} << 20; // RocksDB block cache, bytes (256 MiB)
 };
 
+// Whether each worker reads its batches' states on a read thread (pipeline::WorkerOptions::
+// read_ahead). kAuto: when the process has at least two cores per worker (app::read_ahead_on).
+enum class ReadAhead { kAuto, kOn, kOff };
+
 struct ProcessingConfig {
   int workers = 1;                          // worker threads, 1..64
+  ReadAhead read_ahead = ReadAhead::kAuto;  // auto, true or false
   bool replay = false;                      // frontier from the data only, no wall clock
   size_t max_in_flight_actions = 100'000;   // unacknowledged actions before consumption pauses
   size_t max_message_bytes = size_t{1} << 20;  // larger input messages are dead-lettered, bytes

@@ -559,9 +559,22 @@ void read_state(Reader& r, const Field& f, StateConfig& out) {
 }
 
 void read_processing(Reader& r, const Field& f, ProcessingConfig& out) {
-  auto m = r.map(f, {"workers", "replay", "max_in_flight_actions", "max_message_bytes"});
+  auto m = r.map(f, {"workers", "read_ahead", "replay", "max_in_flight_actions", "max_message_bytes"});
   if (!m) return;
   if (auto* v = m->get("workers")) set(out.workers, r.integer(*v, 1, 64));
+  if (auto* v = m->get("read_ahead")) {
+    if (auto s = r.scalar(*v, "auto, true or false")) {
+      if (*s == "auto") {
+        out.read_ahead = ReadAhead::kAuto;
+      } else if (*s == "true" || *s == "True" || *s == "TRUE") {
+        out.read_ahead = ReadAhead::kOn;
+      } else if (*s == "false" || *s == "False" || *s == "FALSE") {
+        out.read_ahead = ReadAhead::kOff;
+      } else {
+        r.error(*v, "expected auto, true or false, got '" + *s + "'");
+      }
+    }
+  }
   if (auto* v = m->get("replay")) set(out.replay, r.boolean(*v));
   if (auto* v = m->get("max_in_flight_actions")) set(out.max_in_flight_actions, r.integer(*v, 1, 100'000'000));
   if (auto* v = m->get("max_message_bytes")) {

@@ -158,7 +158,19 @@ TEST(ConfigLoad, MinimalFileKeepsAllDefaults) {
   EXPECT_EQ(c.output.topic_for(Channel::kWebPush), "beckon.actions.web_push");
   EXPECT_EQ(c.state.commit_interval, Millis(1000));
   EXPECT_EQ(c.processing.workers, 1);
+  EXPECT_EQ(c.processing.read_ahead, ReadAhead::kAuto);
   EXPECT_EQ(c.engine.policies.quiet_start_hour, 21);
+}
+
+TEST(ConfigLoad, ReadAheadIsAutoTrueOrFalse) {
+  for (const auto& [text, want] : std::vector<std::pair<std::string, ReadAhead>>{
+           {"auto", ReadAhead::kAuto}, {"true", ReadAhead::kOn}, {"false", ReadAhead::kOff}}) {
+    auto r = load("inputs: [a]\nprocessing: {read_ahead: " + text + "}\n");
+    ASSERT_TRUE(r.is_ok()) << text << ": " << r.status().message();
+    EXPECT_EQ(r.value().processing.read_ahead, want) << text;
+  }
+  EXPECT_THAT(errors_of("inputs: [a]\nprocessing:\n  read_ahead: sometimes\n"),
+              HasSubstr("beckon.yaml:3: processing.read_ahead: expected auto, true or false, got 'sometimes'"));
 }
 
 TEST(ConfigLoad, AbsentJourneysKeyGivesTheBuiltInJourneys) {
