@@ -418,7 +418,8 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   wo.replay = true;
   wo.commit_interval = Millis(p.commit_interval_ms);
   wo.cache_entries = p.cache_entries;  // one worker: the whole state.cache_entries
-  wo.read_ahead = !p.no_read_ahead;
+  // As `beckon run` decides for one worker (processing.read_ahead: auto) on this machine.
+  wo.read_ahead = !p.no_read_ahead && app::read_ahead_on(config::ReadAhead::kAuto, 1, app::available_cores());
   pipeline::Worker worker(*store, cfg, *local_time, clock, sink, observer, wo);
   const auto preload0 = Clk::now();
   if (!p.no_preload) preload_states(*store, p.customers, p.partitions);
@@ -932,7 +933,7 @@ int main(int argc, char** argv) {
   cli.add_flag("--no-prefetch", p.no_prefetch,
                "engine run: no batched state reads from the message keys (Worker::prefetch)");
   cli.add_flag("--no-read-ahead", p.no_read_ahead,
-               "engine run: the worker thread reads a batch's states itself (WorkerOptions::read_ahead)");
+               "engine run: the worker thread reads a batch's states itself (default: as processing.read_ahead: auto)");
   CLI11_PARSE(cli, argc, argv);
   if (p.customers == 0 || p.events == 0) die("--customers and --events must be > 0");
   if (p.customers > 0xFFFFFFFFull) die("--customers must fit in 32 bits");
@@ -962,11 +963,14 @@ int main(int argc, char** argv) {
                  {"pending_timers", p.pending_timers}, {"e2e_events", p.e2e_events},
                  {"e2e_partitions", p.e2e_partitions}, {"e2e_compression", p.e2e_compression},
                  {"partitions", p.partitions}, {"e2e_workers", p.e2e_workers},   {"cache_entries", p.cache_entries},
+                 {"e2e_read_ahead", app::read_ahead_on(config::ReadAhead::kAuto, p.e2e_workers, app::available_cores())},
                  {"event_rate", p.event_rate},   {"timer_spread_s", p.timer_spread_s},
                  {"timer_window_s", p.timer_window_s}, {"poll_timeout_ms", p.poll_timeout_ms},
                  {"commit_interval_ms", p.commit_interval_ms},
                  {"seed", p.seed},               {"skip_e2e", p.skip_e2e}, {"preload", !p.no_preload},
-                 {"prefetch", !p.no_prefetch}, {"read_ahead", !p.no_read_ahead}, {"warmup", !p.no_warmup},
+                 {"prefetch", !p.no_prefetch},
+                 {"read_ahead", !p.no_read_ahead && app::read_ahead_on(config::ReadAhead::kAuto, 1, app::available_cores())},
+                 {"available_cores", app::available_cores()}, {"warmup", !p.no_warmup},
                  {"build_type", BECKON_BENCH_BUILD_TYPE}, {"allocator", BECKON_ALLOCATOR}};
   out["parameters"] = params;
   out["machine"] = machine_info();
