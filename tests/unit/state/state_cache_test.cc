@@ -56,6 +56,13 @@ class StateCacheTest : public ::testing::Test {
     cache.on_committed();
   }
 
+  // Writes an encoded value straight into the store (a state some earlier run committed).
+  void put_stored(std::string_view customer, std::string_view value) {
+    CommitBatch batch(*store_);
+    batch.put_customer(kPartition, customer, value);
+    ASSERT_TRUE(store_->commit(batch).is_ok());
+  }
+
   std::optional<std::string> stored(std::string_view customer) {
     std::string v;
     Status s = store_->get_customer(kPartition, customer, &v);
@@ -223,17 +230,8 @@ TEST_F(StateCacheTest, EncodingOnAnotherThreadWritesEveryValueAsItWasAtTheCut) {
 }
 
 TEST_F(StateCacheTest, StagedCustomersAreReadOnAnotherThreadAndTakenByGet) {
-  {
-    Cache writer(*store_, kPartition, 10);
-    for (const char* c : {"a", "b", "c"}) {
-      writer.get(c).value()->n = c[0];
-      writer.mark_dirty(c);
-    }
-    commit(writer);
-  }
-  CommitBatch bad(*store_);
-  bad.put_customer(kPartition, "broken", "no separator");
-  ASSERT_TRUE(store_->commit(bad).is_ok());
+  for (const char* c : {"a", "b", "c"}) put_stored(c, std::to_string(c[0]) + "|");
+  put_stored("broken", "no separator");
 
   Cache cache(*store_, kPartition, 10);
   cache.get("a").value()->n = 100;  // cached: not staged again, its value stays
@@ -260,12 +258,7 @@ TEST_F(StateCacheTest, StagedCustomersAreReadOnAnotherThreadAndTakenByGet) {
 }
 
 TEST_F(StateCacheTest, StagedValuesDoNotOutliveACommit) {
-  {
-    Cache writer(*store_, kPartition, 10);
-    writer.get("x").value()->n = 1;
-    writer.mark_dirty("x");
-    commit(writer);
-  }
+  put_stored("x", "1|");
   Cache cache(*store_, kPartition, 1);
   const std::vector<std::string_view> batch = {"x"};
   cache.stage(batch);
