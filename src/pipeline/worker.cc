@@ -315,7 +315,18 @@ bool Worker::commit_due() const {
 bool Worker::commit_in_flight() const { return committer_.busy(); }
 
 Status Worker::begin_commit(std::optional<Millis> flush_timeout) {
-  if (Status s = complete_commit(/*wait=*/true); !s) return s;
+  Millis timeout = flush_timeout.value_or(options_.flush_timeout);
+  if (committer_.busy()) {
+    // A shorter timeout (shutdown's) also bounds the wait of the commit in flight, and this
+    // commit gets what is left of it: a stop waits for acknowledgements at most `timeout`.
+    const auto waited_from = std::chrono::steady_clock::now();
+    if (flush_timeout) tighten_flush_deadline(*flush_timeout);
+    if (Status s = complete_commit(/*wait=*/true); !s) return s;
+    if (flush_timeout) {
+      const auto waited = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - waited_from);
+      timeout = std::max(Millis(0), *flush_timeout - waited);
+    }
+  }
   const auto started = std::chrono::steady_clock::now();
   // One batch: state, timers, offsets, frontiers of every owned partition.
   if (!batch_) batch_ = std::make_unique<state::CommitBatch>(store_);
@@ -341,19 +352,44 @@ Status Worker::begin_commit(std::optional<Millis> flush_timeout) {
   flight_.started = started;
   // Every message decided so far must be acknowledged before the state that records it.
   const uint64_t sealed = sink_.seal();
-  const Millis timeout = flush_timeout.value_or(options_.flush_timeout);
+  flush_deadline_ms_.store(steady_ms() + timeout.count(), std::memory_order_relaxed);
   last_commit_ = clock_.now();
-  committer_.start([this, sealed, timeout] {
+  committer_.start([this, sealed] {
     // Revoking waits for this job, so the caches (and their partitions) outlive it.
     for (auto* cache : flight_.caches) cache->encode_flush(*batch_);
     flight_.bytes = batch_->bytes();
     flight_.entries = batch_->count();
-    if (Status s = sink_.wait_sealed(sealed, timeout); !s) return s;
+    if (Status s = wait_for_acknowledgements(sealed); !s) return s;
     Status s = store_.commit(*batch_);
     flight_.written = std::chrono::steady_clock::now();
     return s;
   });
   return Status::ok();
+}
+
+int64_t Worker::steady_ms() {
+  return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void Worker::tighten_flush_deadline(Millis timeout) {
+  const int64_t deadline = steady_ms() + timeout.count();
+  int64_t current = flush_deadline_ms_.load(std::memory_order_relaxed);
+  while (deadline < current && !flush_deadline_ms_.compare_exchange_weak(current, deadline)) {
+  }
+}
+
+Status Worker::wait_for_acknowledgements(uint64_t sealed) {
+  // In slices, so that a deadline tightened meanwhile (tighten_flush_deadline) takes effect.
+  constexpr int64_t kSliceMs = 100;
+  const int64_t from = steady_ms();
+  for (;;) {
+    const int64_t left = flush_deadline_ms_.load(std::memory_order_relaxed) - steady_ms();
+    Status s = sink_.wait_sealed(sealed, Millis(std::clamp<int64_t>(left, 0, kSliceMs)));
+    if (s.is_ok() || s.code() != Status::Code::kRetriable) return s;
+    if (left <= kSliceMs) {
+      return Status::retriable(s.message() + " (" + std::to_string(steady_ms() - from) + " ms in all)");
+    }
+  }
 }
 
 Status Worker::complete_commit(bool wait) {

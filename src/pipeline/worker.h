@@ -163,6 +163,11 @@ class Worker {
   Status complete_commit(bool wait);
   // Waits for the read thread's job, if any (its partitions' caches may then drop or evict).
   void wait_for_reads();
+  // Commit thread: waits until the sink acknowledged the sealed set, or flush_deadline_ms_.
+  Status wait_for_acknowledgements(uint64_t sealed);
+  // Moves the deadline of the commit in flight to `timeout` from now, if that is sooner.
+  void tighten_flush_deadline(Millis timeout);
+  static int64_t steady_ms();
 
   state::Store& store_;
   const journey::EngineConfig& config_;
@@ -190,6 +195,8 @@ class Worker {
     size_t entries = 0;
   };
   Flight flight_;
+  // When the commit in flight stops waiting for acknowledgements (steady clock, ms).
+  std::atomic<int64_t> flush_deadline_ms_{0};
   std::vector<CommittedOffset> durable_;  // offsets made durable, not yet returned by finish_commit
   JobThread committer_;
   // The caches whose staged customers the read thread is reading (prefetch with read_ahead).

@@ -45,10 +45,11 @@ class FakeSink final : public ActionSink {
     return ++seals;
   }
   // Runs on the worker's commit thread. While held, acknowledgements do not come in.
-  Status wait_sealed(uint64_t token, Millis) override {
+  Status wait_sealed(uint64_t token, Millis timeout) override {
+    requested_ms += timeout.count();
     {
       std::unique_lock lock(mu);
-      cv.wait(lock, [this] { return !held; });
+      if (!cv.wait_for(lock, timeout, [this] { return !held; })) return Status::retriable("unacknowledged");
     }
     waited_for = token;
     if (fail_flush) return Status::fatal("delivery failed");
@@ -73,6 +74,7 @@ class FakeSink final : public ActionSink {
   uint64_t seals = 0;
   std::atomic<uint64_t> waited_for = 0;
   std::atomic<bool> fail_flush = false;
+  std::atomic<int64_t> requested_ms = 0;  // wait time asked for, all calls together
   std::mutex mu;
   std::condition_variable cv;
   bool held = false;
@@ -362,6 +364,23 @@ TEST_F(WorkerTest, FailedBackgroundCommitLeavesItsChangesToTheNext) {
   std::string value;
   EXPECT_TRUE(store_->get_customer(kP0, "c1", &value).is_ok());
   EXPECT_TRUE(store_->get_customer(kP0, "c2", &value).is_ok());
+}
+
+TEST_F(WorkerTest, ShutdownTimeoutAlsoBoundsTheCommitInFlight) {
+  profile("c1", kT0);
+  cart("c1", kT0);
+  sink_.hold();  // the broker stopped acknowledging
+  ASSERT_TRUE(worker_->begin_commit().is_ok());  // waits up to WorkerOptions::flush_timeout (120 s)
+  auto stopped = worker_->commit(Millis(50));    // as the drain at shutdown does
+  ASSERT_FALSE(stopped.is_ok());
+  EXPECT_EQ(stopped.status().code(), Status::Code::kRetriable);
+  // Far below the in-flight commit's own 120 s (slices of 100 ms until the deadline moved).
+  EXPECT_LT(sink_.requested_ms.load(), 10'000) << "the commit in flight stopped waiting at the shutdown's deadline";
+  EXPECT_EQ(observer_.commit_failures, 1);
+  auto stored = store_->load_offset(kP0, "events");
+  ASSERT_TRUE(stored.is_ok());
+  EXPECT_FALSE(stored->has_value()) << "nothing unacknowledged was committed";
+  sink_.release();
 }
 
 TEST_F(WorkerTest, RevokeWaitsForTheCommitInFlight) {
