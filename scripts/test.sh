@@ -3,7 +3,9 @@
 #   1. unit, integration and robustness tests (ctest) on the regular build, with the robustness
 #      tests' counts (kills, events, actions compared, inputs tried) shown;
 #   2. unit and integration tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. the libFuzzer targets of the decoders for a bounded time.
+#   3. the tests of the code shared between threads (state cache, worker with its commit and
+#      read threads) under ThreadSanitizer;
+#   4. the libFuzzer targets of the decoders for a bounded time.
 # Set BECKON_QUICK=1 to run step 1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +34,16 @@ echo "== sanitizers: unit and integration tests under ASan + UBSan"
 BUILD_DIR=build-asan BUILD_TYPE=Debug bash scripts/build.sh -DBECKON_SANITIZE=ON -DBECKON_BUILD_BENCH=OFF
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure --no-tests=error --timeout 600 -j 2 -L "unit|integration")
+
+echo "== sanitizers: state and pipeline tests under ThreadSanitizer"
+# A worker shares its state cache with its commit and read threads. RocksDB and librdkafka are
+# not instrumented, so only these tests run here; the fakes stand in for Kafka.
+BUILD_DIR=build-tsan BUILD_TYPE=Debug TARGETS="state_test pipeline_test" bash scripts/build.sh -DBECKON_TSAN=ON \
+  -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 -DBECKON_BUILD_BENCH=OFF
+for t in state_test pipeline_test; do
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp" "$(find build-tsan -type f -name "$t" -perm -u+x | head -1)" \
+    --gtest_brief=1
+done
 
 echo "== fuzzing: decoders, bounded time"
 BUILD_DIR=build-fuzz BUILD_TYPE=RelWithDebInfo TARGETS="fuzz_event_decoder fuzz_json_decoder fuzz_state_decoder" bash scripts/build.sh -DBECKON_FUZZ=ON \
