@@ -78,8 +78,10 @@ Worker::Worker(state::Store& store, const journey::EngineConfig& config, const j
       reader_(helper_thread_name("read")) {}
 
 // reader_ and committer_, the last members, are destroyed first: they wait for their job, which
-// uses the partitions' caches, batch_, the store and the sink.
-Worker::~Worker() = default;
+// uses the partitions' caches, batch_, the store and the sink. A commit still in flight here
+// (a stop after a fatal error; a clean stop commits first) stops waiting for acknowledgements at
+// once: it is written only if they are all in, and a batch being written is finished.
+Worker::~Worker() { tighten_flush_deadline(Millis(0)); }
 
 void Worker::wait_for_reads() {
   if (reader_.busy()) (void)reader_.wait();  // the job reports nothing: failed reads are get()'s

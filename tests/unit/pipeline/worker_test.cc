@@ -383,6 +383,19 @@ TEST_F(WorkerTest, ShutdownTimeoutAlsoBoundsTheCommitInFlight) {
   sink_.release();
 }
 
+TEST_F(WorkerTest, DestroyingAWorkerDoesNotWaitOutTheCommitInFlight) {
+  profile("c1", kT0);
+  cart("c1", kT0);
+  sink_.hold();
+  ASSERT_TRUE(worker_->begin_commit().is_ok());  // may wait 120 s for acknowledgements
+  worker_.reset();                               // as after a fatal error
+  EXPECT_LT(sink_.requested_ms.load(), 10'000) << "the commit in flight stopped waiting when its worker went";
+  auto stored = store_->load_offset(kP0, "events");
+  ASSERT_TRUE(stored.is_ok());
+  EXPECT_FALSE(stored->has_value()) << "nothing unacknowledged was committed";
+  sink_.release();
+}
+
 TEST_F(WorkerTest, RevokeWaitsForTheCommitInFlight) {
   profile("c1", kT0);
   cart("c1", kT0);
