@@ -455,6 +455,7 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
     warm_secs = seconds_since(w0);
   }
   const uint64_t gets0 = worker.cache_hits() + worker.cache_misses(), loads0 = worker.cache_loads();
+  const uint64_t read_waits0 = worker.cache_read_waits();
   reset_peak_rss();
   // Wall time by phase of the loop (one clock read per phase per 1024-message batch).
   std::array<Clk::duration, 4> phase{};
@@ -512,6 +513,8 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   r["warm_cache_seconds"] = warm_secs;
   r["cache_lookups"] = gets;
   r["store_reads"] = loads;
+  // Lookups that found their customer not yet read by the read thread and slept for it.
+  r["read_waits"] = worker.cache_read_waits() - read_waits0;
   r["cache_hit_ratio"] = gets > 0 ? 1.0 - static_cast<double>(std::min(loads, gets)) / static_cast<double>(gets) : 0.0;
   r["cached_customers_at_end"] = worker.cached_customers();
   r["cache_entries"] = wo.cache_entries;

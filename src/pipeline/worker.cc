@@ -157,7 +157,7 @@ void Worker::set_caught_up(PartitionId partition, bool caught_up) {
 
 void Worker::prefetch(std::span<const InputMessage> messages) {
   // The previous batch's reads are done (that batch was processed) unless some of its
-  // customers were never asked for; staging drops those.
+  // customers were never asked for: a cache stages anew only once the last ones are read.
   wait_for_reads();
   for (const InputMessage& m : messages) {
     if (m.key.empty() || m.key.size() > options_.decoder.max_customer_id_bytes) continue;
@@ -410,8 +410,8 @@ Status Worker::complete_commit(bool wait) {
     return *result;
   }
   // Partitions revoked since the cut are gone; those assigned since have nothing in the batch.
-  // The caches drop their staged reads and evict: the read thread must be idle.
-  wait_for_reads();
+  // The caches evict while the read thread may still be reading: eviction skips the entries it
+  // has not got to.
   for (auto& [_, p] : partitions_) {
     p->cache.on_committed();
     p->timers.on_committed();
@@ -465,6 +465,12 @@ uint64_t Worker::cache_misses() const {
 uint64_t Worker::cache_loads() const {
   uint64_t n = 0;
   for (const auto& [_, p] : partitions_) n += p->cache.loads();
+  return n;
+}
+
+uint64_t Worker::cache_read_waits() const {
+  uint64_t n = 0;
+  for (const auto& [_, p] : partitions_) n += p->cache.read_waits();
   return n;
 }
 

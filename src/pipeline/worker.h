@@ -146,6 +146,7 @@ class Worker {
   uint64_t cache_hits() const;
   uint64_t cache_misses() const;
   uint64_t cache_loads() const;  // customer states read from the store (StateCache::loads)
+  uint64_t cache_read_waits() const;  // lookups that slept for the read thread (StateCache::read_waits)
   size_t cached_customers() const;
   int64_t pending_timers() const;
   // Pending timers by trigger over the owned partitions (exact, from the timer index).

@@ -24,7 +24,7 @@ namespace beckon::state {
 // Codec for StateCache values:
 //   static void encode(const V& value, std::string& out);   // replaces out's contents
 //   static Status decode(std::string_view bytes, V& out);    // out is default-constructed
-//   static void touch(const V& value);                        // optional, see prefetch()
+//   static void touch(const V& value);                        // optional, see stage()
 template <typename V, typename Codec>
 concept StateCodec = requires(const V& cv, V& v, std::string& out, std::string_view bytes) {
   Codec::encode(cv, out);
@@ -89,7 +89,13 @@ class StateCache {
   // undecodable bytes (Corruption); the cache is unchanged then.
   Result<V*> get(std::string_view customer, bool* existed = nullptr) {
     const uint64_t h = stable_hash64(customer);
-    if (Entry* e = find(customer, h)) {
+    Entry* e = find(customer, h);
+    if (e != nullptr && !loaded(*e)) {
+      // Its batched read failed: read it again, one by one, which reports the error.
+      remove(*e);
+      e = nullptr;
+    }
+    if (e != nullptr) {
       settle(*e);
       if (e->prefetched) {
         e->prefetched = false;
@@ -102,46 +108,60 @@ class StateCache {
       if (existed != nullptr) *existed = e->exists;
       return &e->value;
     }
-    if (staged_count_ != 0) {
-      if (Entry* e = take_staged(customer, h)) {
-        ++misses_;  // loaded from the store, ahead
-        if (existed != nullptr) *existed = e->exists;
-        return &e->value;
-      }
-    }
     ++misses_;
     ++loads_;
     Status s = store_.get_customer(partition_, customer, &scratch_);
     const bool found = s.is_ok();
     if (!found && s.code() != Status::Code::kNotFound) return s;
-    Entry& e = insert(customer, h);
+    Entry& fresh = insert(customer, h);
     if (found) {
-      Status d = Codec::decode(scratch_, e.value);
+      Status d = Codec::decode(scratch_, fresh.value);
       if (!d.is_ok()) {
-        remove(e);
+        remove(fresh);
         return Status::corruption("state of customer '" + std::string(customer) + "' in partition " +
                                   std::to_string(partition_.value()) + ": " + d.message());
       }
     }
-    e.exists = found;
-    last_ = &e;
+    fresh.exists = found;
+    last_ = &fresh;
     if (existed != nullptr) *existed = found;
-    return &e.value;
+    return &fresh.value;
   }
 
   // Loads the customers that are not cached with one batched store read, so the get() calls
-  // that follow hit. A hint (e.g. the message keys of a consumed batch): customers never asked
-  // for stay cached as clean entries. A customer whose value cannot be read or decoded is left
-  // out, so its get() reports the error. Nothing is evicted.
-  //
-  // The lookups of a batch are staged so that their memory loads overlap instead of waiting on
-  // each other: hash every key and start loading its index slot, then start loading the entries
-  // the slots name, then look up (from cache) and start loading the cached values (and, through
-  // Codec::touch when the codec has it, what they point to). The get() calls of the batch then
-  // find their index slot, entry and value in the CPU cache.
+  // that follow hit: stage() and read_staged() on the owner's thread. A hint (e.g. the message
+  // keys of a consumed batch): customers never asked for stay cached as clean entries. A
+  // customer whose value cannot be read or decoded is left to its get(), which reads it again
+  // and reports the error. Nothing is evicted.
   void prefetch(std::span<const std::string_view> customers) {
-    batch_entries_.clear();
-    batch_keys_.clear();
+    stage(customers);
+    while (read_staged(staged_.size())) {
+    }
+  }
+
+  // Read-ahead, so that processing can start before a batch's states are all read. stage()
+  // (owner's thread) inserts an entry for each customer that is not cached, in "loading" state,
+  // in order; read_staged() (the reading thread, or the owner) reads and decodes the next ones
+  // straight into their entries with one batched store read and publishes each through its
+  // entry's atomic load flag. get() of a loading entry waits for it; one whose read failed is
+  // read again by get(), which reports the error. Once staged, every customer must be read:
+  // call read_staged() until it returns false before the next stage() or clear().
+  //
+  // The owner and the reader share only the loading entries: the reader reads their keys and
+  // writes their values, the owner leaves their values alone until the flag says they are
+  // loaded, and eviction skips them. Nothing can go stale: a customer is staged only when it is
+  // not cached, so the store holds its latest committed value (every change goes through the
+  // cache, and changed entries stay cached until durable), and from then on its entry is the
+  // only way to it.
+  //
+  // The lookups of a batch are pipelined so that their memory loads overlap instead of waiting
+  // on each other: hash every key and start loading its index slot, then start loading the
+  // entries the slots name, then look up (from cache) and start loading the cached values
+  // (and, through Codec::touch when the codec has it, what they point to). The get() calls of
+  // the batch then find their index slot, entry and value in the CPU cache.
+  void stage(std::span<const std::string_view> customers) {
+    staged_.clear();
+    staged_read_ = 0;
     const size_t n = customers.size();
     hashes_.resize(n);
     for (size_t i = 0; i < n; ++i) {
@@ -158,104 +178,64 @@ class StateCache {
     for (size_t i = 0; i < n; ++i) {
       const std::string_view c = customers[i];
       if (c.empty()) continue;
-      if (Entry* e = find(c, hashes_[i])) {
-        prefetch_lines(&e->value, sizeof(V));
-        hits_scratch_.push_back(e);
-        continue;
+      Entry* e = find(c, hashes_[i]);
+      if (e != nullptr) {
+        const uint8_t load = e->load.load(std::memory_order_relaxed);
+        if (load == kLoadLoaded) {
+          prefetch_lines(&e->value, sizeof(V));
+          hits_scratch_.push_back(e);
+          continue;
+        }
+        if (load == kLoadLoading) continue;  // staged earlier in this batch
+        // A failed read of an earlier batch, never asked for: read it again.
+        e->value = V{};
+      } else {
+        e = &insert(c, hashes_[i]);
       }
-      Entry& e = insert(c, hashes_[i]);
-      e.prefetched = true;
-      batch_entries_.push_back(&e);
+      e->prefetched = true;
+      e->load.store(kLoadLoading, std::memory_order_relaxed);
+      staged_.push_back(e);
     }
     if constexpr (requires(const V& v) { Codec::touch(v); }) {
       for (const Entry* e : hits_scratch_) Codec::touch(e->value);
     }
-    if (batch_entries_.empty()) return;
-    loads_ += batch_entries_.size();
-    for (Entry* e : batch_entries_) batch_keys_.push_back(e->key);
-    store_.multi_get_customers(partition_, batch_keys_, [this](size_t i, const Status& s, std::string_view value) {
-      Entry& e = *batch_entries_[i];
-      if (s.is_ok()) {
-        if (Codec::decode(value, e.value).is_ok()) {
-          e.exists = true;
-        } else {
-          e.prefetched = false;  // undecodable: get() reloads and reports it
-        }
-      } else if (s.code() != Status::Code::kNotFound) {
-        e.prefetched = false;  // read error: get() retries and reports it
-      }
-    });
-    for (Entry* e : batch_entries_) {
-      if (!e->prefetched) remove(*e);
-    }
-  }
-
-  // Read-ahead on another thread, so that processing starts before a batch's states are all
-  // read. stage() (owner's thread) notes, in order, the customers that are neither cached nor
-  // staged; read_staged() (the reading thread) reads and decodes the next ones with one batched
-  // store read and publishes them. get() of a staged customer takes its value, waiting for the
-  // reader if it has not got there yet; a value that could not be read or decoded is left to
-  // get()'s own read, which reports the error. stage(), on_committed() and clear() drop what
-  // is left untaken; the reader must be idle then. Safe because a staged customer is not
-  // cached when staged, and until the next commit it can only enter the cache unchanged: once
-  // cached, get() finds the entry and never the staged value, and the entry cannot be evicted
-  // (so that a later get() would take a value older than the entry's commit) before
-  // on_committed() has dropped the staged values.
-  void stage(std::span<const std::string_view> customers) {
-    drop_staged();
-    const size_t want = std::bit_ceil(std::max<size_t>(16, customers.size() * 2));
-    if (staged_index_.size() < want) staged_index_.assign(want, 0);
-    if (staged_.size() < customers.size()) staged_.resize(customers.size());
-    for (const std::string_view c : customers) {
-      if (c.empty()) continue;
-      const uint64_t h = stable_hash64(c);
-      if (find(c, h) != nullptr || find_staged(c, h) != nullptr) continue;
-      StagedRead& r = staged_[staged_count_];
-      r.key.assign(c);
-      r.hash = h;
-      r.result = kStagedUnread;
-      place_staged(h, static_cast<uint32_t>(staged_count_));
-      ++staged_count_;
-    }
-    loads_ += staged_count_;
+    loads_ += staged_.size();
+    // Publishes the keys to the reader (the hand-over to it, e.g. a mutex, orders this too).
     std::atomic_thread_fence(std::memory_order_release);
   }
 
-  // Reading thread: reads and decodes the next `max` staged customers (one MultiGet) and
-  // publishes them to get(). False when every staged customer has been read.
+  // Reading thread (or the owner): reads and decodes the next `max` staged customers (one
+  // MultiGet) into their entries. False when every staged customer has been read.
   bool read_staged(size_t max) {
-    const size_t begin = staged_read_, end = std::min(staged_count_, begin + max);
+    const size_t begin = staged_read_, end = std::min(staged_.size(), begin + max);
     if (begin >= end) return false;
     read_keys_.clear();
-    for (size_t i = begin; i < end; ++i) read_keys_.push_back(staged_[i].key);
+    for (size_t i = begin; i < end; ++i) read_keys_.push_back(staged_[i]->key);
     store_.multi_get_customers(partition_, read_keys_, [this, begin](size_t i, const Status& st, std::string_view value) {
-      StagedRead& r = staged_[begin + i];
+      Entry& e = *staged_[begin + i];
+      bool ok;
       if (st.is_ok()) {
-        r.result = Codec::decode(value, r.value).is_ok() ? kStagedFound : kStagedFailed;
+        ok = Codec::decode(value, e.value).is_ok();
+        e.exists = true;
       } else {
-        r.result = st.code() == Status::Code::kNotFound ? kStagedAbsent : kStagedFailed;
+        ok = st.code() == Status::Code::kNotFound;
+        e.exists = false;
       }
+      e.load.store(ok ? kLoadLoaded : kLoadFailed, std::memory_order_release);
     });
     staged_read_ = end;
-    staged_done_.store(end, std::memory_order_release);
-    return end < staged_count_;
+    read_chunks_.fetch_add(1, std::memory_order_seq_cst);
+    if (reader_waiting_.load(std::memory_order_seq_cst)) read_chunks_.notify_all();
+    return end < staged_.size();
   }
-  size_t staged() const { return staged_count_; }
-  // Forgets the staged customers (owner's thread; the reader must be idle).
-  void drop_staged() {
-    if (staged_count_ == 0 && staged_done_.load(std::memory_order_relaxed) == 0) return;
-    for (size_t i = 0; i < staged_count_; ++i) staged_[i].value = V{};
-    staged_count_ = 0;
-    staged_read_ = 0;
-    staged_done_.store(0, std::memory_order_relaxed);
-    std::fill(staged_index_.begin(), staged_index_.end(), 0);
-  }
+  // Customers the last stage() left to read.
+  size_t staged() const { return staged_.size(); }
 
   // The customer's value must be written at the next commit. The customer must have been
   // returned by get() (ignored otherwise).
   void mark_dirty(std::string_view customer) {
     Entry* e = lookup(customer);
-    if (e == nullptr) return;
+    if (e == nullptr || !loaded(*e)) return;
     settle(*e);
     e->state = EntryState::kDirty;
     e->exists = true;
@@ -269,6 +249,9 @@ class StateCache {
     if (e == nullptr) {
       e = &insert(customer, stable_hash64(customer));
     } else {
+      (void)loaded(*e);  // the reader is done with it (a failed read is overwritten here)
+      e->load.store(kLoadLoaded, std::memory_order_relaxed);
+      e->prefetched = false;
       settle(*e);
       e->referenced = true;
       e->value = V{};
@@ -351,7 +334,6 @@ class StateCache {
   // The batch given to flush_to() is durable: flushed entries become clean, then clean entries
   // beyond capacity are evicted (those not used since the last sweep first).
   void on_committed() {
-    drop_staged();
     for (const FlushItem& item : flush_) item.entry->flight.store(kFlightNone, std::memory_order_relaxed);
     flush_.clear();
     size_t keep = 0;
@@ -368,8 +350,10 @@ class StateCache {
   }
 
   // Forgets every entry, dirty ones included (the partition was revoked without a commit).
+  // Every staged customer must have been read.
   void clear() {
-    drop_staged();
+    staged_.clear();
+    staged_read_ = 0;
     flush_.clear();
     chunks_.clear();
     free_.clear();
@@ -393,6 +377,8 @@ class StateCache {
   // counted when read: unlike misses(), which counts a prefetched value at its first get(),
   // reads made before a measured period (a warm-up) stay out of a difference taken across it.
   uint64_t loads() const { return loads_; }
+  // Times get() (or erase()) found its customer still being read ahead and had to sleep.
+  uint64_t read_waits() const { return read_waits_; }
   bool over_capacity() const { return size_ > capacity_; }
   PartitionId partition() const { return partition_; }
 
@@ -431,6 +417,7 @@ class StateCache {
     bool referenced = false;  // used since the last eviction sweep passed it
     bool prefetched = false;  // loaded by prefetch() and not yet asked for
     std::atomic<uint8_t> flight{kFlightNone};  // see kFlightNone...
+    std::atomic<uint8_t> load{kLoadLoaded};    // see kLoadLoaded...
     uint32_t flush_slot = 0;                   // its buffer in claimed_, while Pending/Claimed
     V value{};
   };
@@ -466,47 +453,34 @@ class StateCache {
 
   static void cpu_relax() { __builtin_ia32_pause(); }
 
-  static constexpr uint8_t kStagedUnread = 0, kStagedFound = 1, kStagedAbsent = 2, kStagedFailed = 3,
-                           kStagedTaken = 4;
-  struct StagedRead {
-    std::string key;
-    uint64_t hash = 0;
-    uint8_t result = kStagedUnread;  // written by the reader before it publishes the item
-    V value{};
-  };
+  // Entry::load: Loaded: the value is the customer's (or the default of an absent one);
+  // Loading: staged, the reader has not got to it; Failed: its batched read or decode failed.
+  static constexpr uint8_t kLoadLoaded = 0, kLoadLoading = 1, kLoadFailed = 2;
 
-  StagedRead* find_staged(std::string_view customer, uint64_t h) {
-    const size_t mask = staged_index_.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      const uint32_t slot = staged_index_[i];
-      if (slot == 0) return nullptr;
-      StagedRead& r = staged_[slot - 1];
-      if (r.hash == h && r.key == customer) return &r;
+  // Owner's thread: waits while the reader has the entry; true when its value is loaded. A
+  // short spin, then it sleeps until the reader publishes its next chunk, so that a wait gives
+  // the core to the reader or the commit thread instead of spinning on it.
+  bool loaded(const Entry& e) {
+    uint8_t load = e.load.load(std::memory_order_acquire);
+    if (load != kLoadLoading) return load == kLoadLoaded;
+    for (int spins = 0; spins < 256; ++spins) {
+      cpu_relax();
+      load = e.load.load(std::memory_order_acquire);
+      if (load != kLoadLoading) return load == kLoadLoaded;
     }
-  }
-  void place_staged(uint64_t h, uint32_t index) {
-    const size_t mask = staged_index_.size() - 1;
-    size_t i = h & mask;
-    while (staged_index_[i] != 0) i = (i + 1) & mask;
-    staged_index_[i] = index + 1;
-  }
-
-  // get()'s miss path: the staged customer's value, once the reader has it, as a new entry.
-  // nullptr when the customer is not staged (or was taken, or its read failed).
-  Entry* take_staged(std::string_view customer, uint64_t h) {
-    StagedRead* r = find_staged(customer, h);
-    if (r == nullptr) return nullptr;
-    const size_t index = static_cast<size_t>(r - staged_.data());
-    for (int spins = 0; staged_done_.load(std::memory_order_acquire) <= index; ++spins) {
-      if (spins < 64) cpu_relax();
-      else std::this_thread::yield();
+    ++read_waits_;
+    for (;;) {
+      // Announce the wait before looking again: read_staged() bumps the chunk count after
+      // publishing its entries and then looks for a waiter (seq_cst on both sides), so either
+      // this look sees the entry or that look sees the waiter, or wait() sees a new count.
+      reader_waiting_.store(true, std::memory_order_seq_cst);
+      const uint32_t chunks = read_chunks_.load(std::memory_order_seq_cst);
+      load = e.load.load(std::memory_order_acquire);
+      if (load != kLoadLoading) break;
+      read_chunks_.wait(chunks, std::memory_order_acquire);
     }
-    if (r->result != kStagedFound && r->result != kStagedAbsent) return nullptr;
-    Entry& e = insert(customer, h);
-    e.exists = r->result == kStagedFound;
-    if (e.exists) e.value = std::move(r->value);
-    r->result = kStagedTaken;
-    return &e;
+    reader_waiting_.store(false, std::memory_order_relaxed);
+    return load == kLoadLoaded;
   }
 
   // Owner's thread, before it changes an entry: a cut put not yet encoded is encoded now, so
@@ -581,6 +555,7 @@ class StateCache {
     e.state = EntryState::kClean;
     e.in_changed = false;
     e.prefetched = false;
+    e.load.store(kLoadLoaded, std::memory_order_relaxed);
     e.version = 0;
     e.flushed_version = ~uint64_t{0};
     place(number, h);
@@ -644,6 +619,7 @@ class StateCache {
       if (hand_ >= slots_used_) hand_ = 0;
       Entry& e = entry_at(static_cast<uint32_t>(hand_++));
       if (!e.live || e.in_changed) continue;
+      if (e.load.load(std::memory_order_acquire) == kLoadLoading) continue;  // the reader has it
       if (e.referenced) {
         e.referenced = false;
         continue;
@@ -668,17 +644,16 @@ class StateCache {
   size_t hand_ = 0;              // CLOCK position
   Entry* last_ = nullptr;        // entry of the last get()/erase()
   std::string scratch_;
-  std::vector<Entry*> batch_entries_;  // prefetch() scratch: entries to load from the store
-  std::vector<Entry*> hits_scratch_;   // prefetch() scratch: entries already cached
-  std::vector<uint64_t> hashes_;       // prefetch() scratch: key hashes
-  std::vector<std::string_view> batch_keys_;
-  // stage()/read_staged(): [0, staged_count_) of staged_ are staged, [0, staged_done_) read.
-  std::vector<StagedRead> staged_;
-  size_t staged_count_ = 0;
-  size_t staged_read_ = 0;              // reading thread's cursor
-  std::atomic<size_t> staged_done_{0};
-  std::vector<uint32_t> staged_index_;  // open addressing by hash: staged_ index + 1, 0 empty
+  std::vector<Entry*> hits_scratch_;   // stage() scratch: entries already cached
+  std::vector<uint64_t> hashes_;       // stage() scratch: key hashes
+  // stage()/read_staged(): the loading entries of the last stage(), in order; [0, staged_read_)
+  // have been read (the reader's cursor).
+  std::vector<Entry*> staged_;
+  size_t staged_read_ = 0;
   std::vector<std::string_view> read_keys_;  // read_staged() scratch
+  std::atomic<uint32_t> read_chunks_{0};     // chunks read_staged() has published (wraps)
+  std::atomic<bool> reader_waiting_{false};  // the owner sleeps in loaded()
+  uint64_t read_waits_ = 0;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
   uint64_t loads_ = 0;
