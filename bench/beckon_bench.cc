@@ -455,7 +455,7 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
     warm_secs = seconds_since(w0);
   }
   const uint64_t gets0 = worker.cache_hits() + worker.cache_misses(), loads0 = worker.cache_loads();
-  const uint64_t read_waits0 = worker.cache_read_waits();
+  const pipeline::Worker::CacheSharing sharing0 = worker.cache_sharing();
   reset_peak_rss();
   // Wall time by phase of the loop (one clock read per phase per 1024-message batch).
   std::array<Clk::duration, 4> phase{};
@@ -514,7 +514,15 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   r["cache_lookups"] = gets;
   r["store_reads"] = loads;
   // Lookups that found their customer not yet read by the read thread and slept for it.
-  r["read_waits"] = worker.cache_read_waits() - read_waits0;
+  // How the worker shared the cache's work with its read and commit threads: staged customers
+  // it read itself because the read thread had not got to them, lookups that slept for the
+  // read thread, and the customer puts cut for commits with those it encoded itself because it
+  // touched them before the commit thread did.
+  const pipeline::Worker::CacheSharing sharing = worker.cache_sharing();
+  r["staged_reads_by_worker"] = sharing.owner_reads - sharing0.owner_reads;
+  r["read_waits"] = sharing.read_waits - sharing0.read_waits;
+  r["cut_puts"] = sharing.cut_puts - sharing0.cut_puts;
+  r["cut_puts_encoded_by_worker"] = sharing.owner_encodes - sharing0.owner_encodes;
   r["cache_hit_ratio"] = gets > 0 ? 1.0 - static_cast<double>(std::min(loads, gets)) / static_cast<double>(gets) : 0.0;
   r["cached_customers_at_end"] = worker.cached_customers();
   r["cache_entries"] = wo.cache_entries;

@@ -468,9 +468,14 @@ uint64_t Worker::cache_loads() const {
   return n;
 }
 
-uint64_t Worker::cache_read_waits() const {
-  uint64_t n = 0;
-  for (const auto& [_, p] : partitions_) n += p->cache.read_waits();
+Worker::CacheSharing Worker::cache_sharing() const {
+  CacheSharing n;
+  for (const auto& [_, p] : partitions_) {
+    n.owner_reads += p->cache.owner_reads();
+    n.read_waits += p->cache.read_waits();
+    n.cut_puts += p->cache.cut_puts();
+    n.owner_encodes += p->cache.owner_encodes();
+  }
   return n;
 }
 

@@ -146,7 +146,15 @@ class Worker {
   uint64_t cache_hits() const;
   uint64_t cache_misses() const;
   uint64_t cache_loads() const;  // customer states read from the store (StateCache::loads)
-  uint64_t cache_read_waits() const;  // lookups that slept for the read thread (StateCache::read_waits)
+  // How the worker thread shared the caches' work with its helper threads (sums of the
+  // StateCache counters of the same names).
+  struct CacheSharing {
+    uint64_t owner_reads = 0;    // staged customers this thread read itself (read thread not there yet)
+    uint64_t read_waits = 0;     // lookups that slept for the read thread
+    uint64_t cut_puts = 0;       // customer puts cut for commits
+    uint64_t owner_encodes = 0;  // ... that this thread encoded, touching them before the commit thread
+  };
+  CacheSharing cache_sharing() const;
   size_t cached_customers() const;
   int64_t pending_timers() const;
   // Pending timers by trigger over the owned partitions (exact, from the timer index).

@@ -143,13 +143,16 @@ class StateCache {
   // (owner's thread) inserts an entry for each customer that is not cached, in "loading" state,
   // in order; read_staged() (the reading thread, or the owner) reads and decodes the next ones
   // straight into their entries with one batched store read and publishes each through its
-  // entry's atomic load flag. get() of a loading entry waits for it; one whose read failed is
-  // read again by get(), which reports the error. Once staged, every customer must be read:
-  // call read_staged() until it returns false before the next stage() or clear().
+  // entry's atomic load flag. get() of an entry the reader has not taken yet reads it itself
+  // (at the start of a batch the reader is still on the first customers of other partitions);
+  // one the reader is reading it waits for. One whose read failed is read again by get(),
+  // which reports the error. Once staged, every customer must be passed by the reader: call
+  // read_staged() until it returns false before the next stage() or clear().
   //
-  // The owner and the reader share only the loading entries: the reader reads their keys and
-  // writes their values, the owner leaves their values alone until the flag says they are
-  // loaded, and eviction skips them. Nothing can go stale: a customer is staged only when it is
+  // The owner and the reader share only the staged entries, and each one is taken by exactly
+  // one of them (a compare-and-swap on its flag): the taker reads its key and writes its value,
+  // the other leaves the value alone until the flag says it is loaded, and eviction skips
+  // entries that are not. Nothing can go stale: a customer is staged only when it is
   // not cached, so the store holds its latest committed value (every change goes through the
   // cache, and changed entries stay cached until durable), and from then on its entry is the
   // only way to it.
@@ -207,26 +210,27 @@ class StateCache {
   // Reading thread (or the owner): reads and decodes the next `max` staged customers (one
   // MultiGet) into their entries. False when every staged customer has been read.
   bool read_staged(size_t max) {
-    const size_t begin = staged_read_, end = std::min(staged_.size(), begin + max);
-    if (begin >= end) return false;
+    reading_.clear();
     read_keys_.clear();
-    for (size_t i = begin; i < end; ++i) read_keys_.push_back(staged_[i]->key);
-    store_.multi_get_customers(partition_, read_keys_, [this, begin](size_t i, const Status& st, std::string_view value) {
-      Entry& e = *staged_[begin + i];
-      bool ok;
-      if (st.is_ok()) {
-        ok = Codec::decode(value, e.value).is_ok();
-        e.exists = true;
-      } else {
-        ok = st.code() == Status::Code::kNotFound;
-        e.exists = false;
-      }
-      e.load.store(ok ? kLoadLoaded : kLoadFailed, std::memory_order_release);
-    });
-    staged_read_ = end;
-    read_chunks_.fetch_add(1, std::memory_order_seq_cst);
-    if (reader_waiting_.load(std::memory_order_seq_cst)) read_chunks_.notify_all();
-    return end < staged_.size();
+    size_t i = staged_read_;
+    for (; i < staged_.size() && reading_.size() < max; ++i) {
+      Entry* e = staged_[i];
+      // Taken unless the owner got there first and read it itself (loaded()).
+      uint8_t expected = kLoadLoading;
+      if (!e->load.compare_exchange_strong(expected, kLoadReading, std::memory_order_acquire)) continue;
+      reading_.push_back(e);
+      read_keys_.push_back(e->key);
+    }
+    staged_read_ = i;
+    if (!reading_.empty()) {
+      store_.multi_get_customers(partition_, read_keys_, [this](size_t k, const Status& st, std::string_view value) {
+        Entry& e = *reading_[k];
+        e.load.store(fill(e, st, value) ? kLoadLoaded : kLoadFailed, std::memory_order_release);
+      });
+      read_chunks_.fetch_add(1, std::memory_order_seq_cst);
+      if (reader_waiting_.load(std::memory_order_seq_cst)) read_chunks_.notify_all();
+    }
+    return staged_read_ < staged_.size();
   }
   // Customers the last stage() left to read.
   size_t staged() const { return staged_.size(); }
@@ -279,6 +283,7 @@ class StateCache {
       e->flushed_version = e->version;
       const bool put = e->state == EntryState::kDirty;
       if (put) {
+        ++cut_puts_;
         e->flush_slot = static_cast<uint32_t>(flush_.size());
         e->flight.store(kFlightPending, std::memory_order_relaxed);
       }
@@ -377,8 +382,14 @@ class StateCache {
   // counted when read: unlike misses(), which counts a prefetched value at its first get(),
   // reads made before a measured period (a warm-up) stay out of a difference taken across it.
   uint64_t loads() const { return loads_; }
-  // Times get() (or erase()) found its customer still being read ahead and had to sleep.
+  // Staged customers the owner found not yet taken by the reader and read itself, and those it
+  // found being read and slept for.
+  uint64_t owner_reads() const { return owner_reads_; }
   uint64_t read_waits() const { return read_waits_; }
+  // Puts cut for a commit (cut_flush), and those of them the owner encoded itself because it
+  // touched them before encode_flush() got to them.
+  uint64_t cut_puts() const { return cut_puts_; }
+  uint64_t owner_encodes() const { return owner_encodes_; }
   bool over_capacity() const { return size_ > capacity_; }
   PartitionId partition() const { return partition_; }
 
@@ -454,33 +465,57 @@ class StateCache {
   static void cpu_relax() { __builtin_ia32_pause(); }
 
   // Entry::load: Loaded: the value is the customer's (or the default of an absent one);
-  // Loading: staged, the reader has not got to it; Failed: its batched read or decode failed.
-  static constexpr uint8_t kLoadLoaded = 0, kLoadLoading = 1, kLoadFailed = 2;
+  // Loading: staged, nobody has started reading it; Reading: being read (by the reader, or by
+  // the owner in loaded()); Failed: its read or decode failed.
+  static constexpr uint8_t kLoadLoaded = 0, kLoadLoading = 1, kLoadFailed = 2, kLoadReading = 3;
 
-  // Owner's thread: waits while the reader has the entry; true when its value is loaded. A
-  // short spin, then it sleeps until the reader publishes its next chunk, so that a wait gives
-  // the core to the reader or the commit thread instead of spinning on it.
-  bool loaded(const Entry& e) {
+  // Owner's thread: the entry's value, once read; true when it is loaded. An entry the reader
+  // has not taken yet the owner takes and reads itself. One the reader is reading it waits
+  // for: a short spin, then it sleeps until the reader publishes its chunk, so that a wait
+  // gives the core to the reader or the commit thread instead of spinning on it.
+  bool loaded(Entry& e) {
     uint8_t load = e.load.load(std::memory_order_acquire);
-    if (load != kLoadLoading) return load == kLoadLoaded;
-    for (int spins = 0; spins < 256; ++spins) {
+    if (load == kLoadLoaded || load == kLoadFailed) return load == kLoadLoaded;
+    if (load == kLoadLoading && e.load.compare_exchange_strong(load, kLoadReading, std::memory_order_acquire)) {
+      // The reader has not started on it (at the start of a batch it is still reading the
+      // first customers of every partition): one read here is cheaper than waiting.
+      ++owner_reads_;
+      Status s = store_.get_customer(partition_, e.key, &scratch_);
+      const bool ok = fill(e, s, scratch_);
+      e.load.store(ok ? kLoadLoaded : kLoadFailed, std::memory_order_relaxed);
+      return ok;
+    }
+    // The reader is reading it, in its current chunk.
+    for (int spins = 0; spins < 256 && load == kLoadReading; ++spins) {
       cpu_relax();
       load = e.load.load(std::memory_order_acquire);
-      if (load != kLoadLoading) return load == kLoadLoaded;
     }
-    ++read_waits_;
-    for (;;) {
-      // Announce the wait before looking again: read_staged() bumps the chunk count after
-      // publishing its entries and then looks for a waiter (seq_cst on both sides), so either
-      // this look sees the entry or that look sees the waiter, or wait() sees a new count.
-      reader_waiting_.store(true, std::memory_order_seq_cst);
-      const uint32_t chunks = read_chunks_.load(std::memory_order_seq_cst);
-      load = e.load.load(std::memory_order_acquire);
-      if (load != kLoadLoading) break;
-      read_chunks_.wait(chunks, std::memory_order_acquire);
+    if (load == kLoadReading) {
+      ++read_waits_;
+      for (;;) {
+        // Announce the wait before looking again: read_staged() bumps the chunk count after
+        // publishing its entries and then looks for a waiter (seq_cst on both sides), so either
+        // this look sees the entry or that look sees the waiter, or wait() sees a new count.
+        reader_waiting_.store(true, std::memory_order_seq_cst);
+        const uint32_t chunks = read_chunks_.load(std::memory_order_seq_cst);
+        load = e.load.load(std::memory_order_acquire);
+        if (load != kLoadReading) break;
+        read_chunks_.wait(chunks, std::memory_order_acquire);
+      }
+      reader_waiting_.store(false, std::memory_order_relaxed);
     }
-    reader_waiting_.store(false, std::memory_order_relaxed);
     return load == kLoadLoaded;
+  }
+
+  // Whoever reads a staged entry (reader or owner): decodes the store's answer into it. False
+  // when it could not be read or decoded.
+  static bool fill(Entry& e, const Status& st, std::string_view value) {
+    if (st.is_ok()) {
+      e.exists = true;
+      return Codec::decode(value, e.value).is_ok();
+    }
+    e.exists = false;
+    return st.code() == Status::Code::kNotFound;
   }
 
   // Owner's thread, before it changes an entry: a cut put not yet encoded is encoded now, so
@@ -492,6 +527,7 @@ class StateCache {
         e.flight.compare_exchange_strong(f, kFlightClaimed, std::memory_order_acquire)) {
       Codec::encode(e.value, claimed_[e.flush_slot]);
       e.flight.store(kFlightDone, std::memory_order_release);
+      ++owner_encodes_;
       return;
     }
     while (e.flight.load(std::memory_order_acquire) != kFlightDone) cpu_relax();
@@ -619,7 +655,10 @@ class StateCache {
       if (hand_ >= slots_used_) hand_ = 0;
       Entry& e = entry_at(static_cast<uint32_t>(hand_++));
       if (!e.live || e.in_changed) continue;
-      if (e.load.load(std::memory_order_acquire) == kLoadLoading) continue;  // the reader has it
+      // Staged and not read yet, or being read: the reader may still take or fill it.
+      if (const uint8_t load = e.load.load(std::memory_order_acquire); load == kLoadLoading || load == kLoadReading) {
+        continue;
+      }
       if (e.referenced) {
         e.referenced = false;
         continue;
@@ -651,9 +690,13 @@ class StateCache {
   std::vector<Entry*> staged_;
   size_t staged_read_ = 0;
   std::vector<std::string_view> read_keys_;  // read_staged() scratch
+  std::vector<Entry*> reading_;              // read_staged() scratch: the entries it took
   std::atomic<uint32_t> read_chunks_{0};     // chunks read_staged() has published (wraps)
   std::atomic<bool> reader_waiting_{false};  // the owner sleeps in loaded()
   uint64_t read_waits_ = 0;
+  uint64_t owner_encodes_ = 0;
+  uint64_t owner_reads_ = 0;
+  uint64_t cut_puts_ = 0;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
   uint64_t loads_ = 0;

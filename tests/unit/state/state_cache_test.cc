@@ -284,6 +284,50 @@ TEST_F(StateCacheTest, EvictionSkipsEntriesTheReaderHasNotRead) {
   EXPECT_TRUE(cache.index_consistent());
 }
 
+// A staged customer the reader has not taken yet is read by get() itself; the reader then
+// passes it by.
+TEST_F(StateCacheTest, GetReadsAStagedCustomerTheReaderHasNotTaken) {
+  put_stored("a", "1|");
+  put_stored("b", "2|");
+  Cache cache(*store_, kPartition, 10);
+  const std::vector<std::string_view> batch = {"a", "b"};
+  cache.stage(batch);
+  bool existed = false;
+  EXPECT_EQ(cache.get("b", &existed).value()->n, 2) << "no reader has run";
+  EXPECT_TRUE(existed);
+  EXPECT_EQ(cache.owner_reads(), 1u);
+  EXPECT_FALSE(cache.read_staged(16)) << "one pass takes a and passes b by";
+  EXPECT_EQ(cache.get("a").value()->n, 1);
+  EXPECT_EQ(cache.owner_reads(), 1u) << "a was the reader's";
+  EXPECT_EQ(cache.loads(), 2u);
+  EXPECT_EQ(cache.misses(), 2u);
+}
+
+// Owner and reader race for the same staged customers (ThreadSanitizer runs this): each is
+// read once, by one of them, and every get() sees its stored value.
+TEST_F(StateCacheTest, OwnerAndReaderTakeEachStagedCustomerOnce) {
+  constexpr int kStaged = 3000;
+  std::vector<std::string> names;
+  for (int i = 0; i < kStaged; ++i) {
+    names.push_back("race-" + std::to_string(i));
+    put_stored(names.back(), std::to_string(i) + "|");
+  }
+  Cache cache(*store_, kPartition, kStaged);
+  const std::vector<std::string_view> batch(names.begin(), names.end());
+  cache.stage(batch);
+  std::thread reader([&] {
+    while (cache.read_staged(16)) {
+    }
+  });
+  for (int i = 0; i < kStaged; ++i) {
+    ASSERT_EQ(cache.get(names[static_cast<size_t>(i)]).value()->n, i) << i;
+  }
+  reader.join();
+  EXPECT_EQ(cache.loads(), static_cast<uint64_t>(kStaged)) << "counted once each, at stage()";
+  EXPECT_LE(cache.owner_reads(), static_cast<uint64_t>(kStaged));
+  EXPECT_TRUE(cache.index_consistent());
+}
+
 // Commits evict while the reader fills staged entries on another thread (ThreadSanitizer runs
 // this): every staged customer still gets its stored value, and nothing else is lost.
 TEST_F(StateCacheTest, CommitsEvictWhileTheReaderFillsStagedEntries) {
