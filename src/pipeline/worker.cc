@@ -35,9 +35,12 @@ std::string helper_thread_name(std::string_view role) {
   return "beckon-" + std::string(role);
 }
 
-// Staged customers read per batched store read on the read thread: small, so that the first
-// ones a batch needs arrive soon, large enough to share index work (Store::multi_get_customers).
-constexpr size_t kReadChunk = 16;
+// Staged customers read per batched store read on the read thread: small, because the worker
+// sleeps for a chunk being read when it needs one of its customers (it reads those the read
+// thread has not taken yet itself); large enough to share index work
+// (Store::multi_get_customers). 8 against 16: a third fewer waits, and faster in 4 of 6
+// alternating engine runs (bench/RESULTS.md, session 8).
+constexpr size_t kReadChunk = 8;
 
 std::string encode_frontier(EventTime max_event_time, EventTime frontier) {
   std::string out(16, '\0');
