@@ -1,6 +1,7 @@
 #include "state/timer_queue.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <utility>
 #include <vector>
@@ -90,21 +91,36 @@ void TimerQueue::ChangeTable::erase(Entry& e) {
 
 void TimerQueue::ChangeTable::clear() {
   if (size_ == 0) return;
+  empty_slots();
   size_ = 0;
-  std::fill(slots_.begin(), slots_.end(), Slot{});
+}
+
+void TimerQueue::ChangeTable::empty_slots() {
+  // The slots keep the size of the busiest interval (a catch-up, a burst of schedules). When
+  // the live entries are few, emptying their slots one by one beats clearing the whole array,
+  // and an array far larger than they need shrinks: every commit clears the table, and a sparse
+  // one spreads lookups over more cache lines.
+  const size_t want = std::max<size_t>(16, std::bit_ceil(size_ * 4));
+  if (slots_.size() > 4 * want) {
+    slots_.assign(want, Slot{});
+  } else if (size_ * 8 < slots_.size()) {
+    for (size_t e = 0; e < size_; ++e) slots_[slot_of(entries_[e].hash, e)] = Slot{};
+  } else {
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+  }
 }
 
 template <typename Keep>
 void TimerQueue::ChangeTable::retain(Keep keep) {
+  if (size_ == 0) return;
+  empty_slots();  // while the slots still name the entries where they are
   size_t kept = 0;
   for (size_t i = 0; i < size_; ++i) {
     if (!keep(entries_[i])) continue;
     if (i != kept) std::swap(entries_[i], entries_[kept]);
     ++kept;
   }
-  if (kept == size_) return;
   size_ = kept;
-  std::fill(slots_.begin(), slots_.end(), Slot{});
   for (size_t e = 0; e < size_; ++e) place(entries_[e].hash, e);
 }
 

@@ -168,6 +168,7 @@ class TimerQueue {
       uint32_t entry = 0;  // index into entries_ plus one; 0 marks an empty slot
     };
     void grow();
+    void empty_slots();  // every slot empty (entries unchanged); may shrink the array
     void place(uint64_t h, size_t entry);
     size_t slot_of(uint64_t h, size_t entry) const;
 

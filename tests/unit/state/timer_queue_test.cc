@@ -244,6 +244,43 @@ TEST_F(TimerQueueTest, ManyChangesNetAndCommitExactly) {
   EXPECT_FALSE(reopened->next_due().has_value());
 }
 
+TEST_F(TimerQueueTest, AfterABurstSmallCommitsKeepEveryChange) {
+  // A burst grows the change table; the commits after it hold a handful of changes each, so the
+  // table is emptied entry by entry and shrinks, including while a batch is in flight.
+  const PartitionId p(9);
+  auto q = open_queue(p, 8);
+  auto customer = [](int i) { return "burst-" + std::to_string(i); };
+  constexpr int kBurst = 20000;
+  for (int i = 0; i < kBurst; ++i) q->schedule(customer(i), 1, EventTime(1000 + i));
+  commit(*q);
+  for (int i = 0; i < 10; ++i) q->cancel(customer(i), 1, EventTime(1000 + i));
+  commit(*q);
+  for (int round = 0; round < 20; ++round) {
+    const int base = 10 + round * 20;
+    for (int i = base; i < base + 10; ++i) q->cancel(customer(i), 1, EventTime(1000 + i));
+    CommitBatch batch(*store_);
+    ASSERT_TRUE(q->flush_to(batch).is_ok());
+    // Changed while the batch is in flight: kept for the next commit.
+    for (int i = base + 10; i < base + 20; ++i) q->cancel(customer(i), 1, EventTime(1000 + i));
+    q->schedule("late-" + std::to_string(round), 2, EventTime(5));
+    ASSERT_TRUE(store_->commit(batch).is_ok());
+    q->on_committed();
+    EXPECT_EQ(q->uncommitted_changes(), 11u) << round;
+  }
+  commit(*q);
+  const int64_t expected = kBurst - 10 - 20 * 20 + 20;
+  EXPECT_EQ(q->pending(), expected);
+  auto reopened = open_queue(p, 8);
+  EXPECT_EQ(reopened->pending(), expected);
+  auto first = store_->has_timer(p, EventTime(1000 + 10 + 19 * 20 + 19), customer(10 + 19 * 20 + 19), 1);
+  ASSERT_TRUE(first.is_ok());
+  EXPECT_FALSE(*first) << "cancelled while a batch was in flight, written by the next commit";
+  auto kept = store_->has_timer(p, EventTime(1000 + 500), customer(500), 1);
+  ASSERT_TRUE(kept.is_ok());
+  EXPECT_TRUE(*kept);
+  EXPECT_EQ(pop_all(*reopened, EventTime(5)).size(), 20u) << "the late timers, due first";
+}
+
 TEST_F(TimerQueueTest, CommittedTimersSurviveReopenAndUncommittedOnesDoNot) {
   {
     auto q = open_queue(PartitionId(5), 8);
