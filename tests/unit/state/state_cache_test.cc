@@ -56,6 +56,23 @@ class StateCacheTest : public ::testing::Test {
     cache.on_committed();
   }
 
+  // Stages `batch` and reads it all on this thread (read_staged until done).
+  static void stage_and_read(Cache& cache, const std::vector<std::string_view>& batch) {
+    cache.stage(batch);
+    while (cache.read_staged(16)) {
+    }
+  }
+
+  // Customers prefix0, prefix1, ... stored with n = their number; returns their ids.
+  std::vector<std::string> put_stored_numbered(std::string_view prefix, int count) {
+    std::vector<std::string> names;
+    for (int i = 0; i < count; ++i) {
+      names.push_back(std::string(prefix) + std::to_string(i));
+      put_stored(names.back(), std::to_string(i) + "|");
+    }
+    return names;
+  }
+
   // Writes an encoded value straight into the store (a state some earlier run committed).
   void put_stored(std::string_view customer, std::string_view value) {
     CommitBatch batch(*store_);
@@ -260,10 +277,8 @@ TEST_F(StateCacheTest, StagedCustomersAreReadOnAnotherThreadAndTakenByGet) {
 // While the reader has not got to a staged customer, a commit's eviction passes it by; the
 // reader then fills the very entry that get() finds.
 TEST_F(StateCacheTest, EvictionSkipsEntriesTheReaderHasNotRead) {
-  for (int i = 0; i < 20; ++i) put_stored("s" + std::to_string(i), std::to_string(i) + "|");
+  const std::vector<std::string> names = put_stored_numbered("s", 20);
   Cache cache(*store_, kPartition, 2);
-  std::vector<std::string> names;
-  for (int i = 0; i < 20; ++i) names.push_back("s" + std::to_string(i));
   const std::vector<std::string_view> batch(names.begin(), names.end());
   cache.stage(batch);
   ASSERT_EQ(cache.staged(), 20u);
@@ -307,11 +322,7 @@ TEST_F(StateCacheTest, GetReadsAStagedCustomerTheReaderHasNotTaken) {
 // read once, by one of them, and every get() sees its stored value.
 TEST_F(StateCacheTest, OwnerAndReaderTakeEachStagedCustomerOnce) {
   constexpr int kStaged = 3000;
-  std::vector<std::string> names;
-  for (int i = 0; i < kStaged; ++i) {
-    names.push_back("race-" + std::to_string(i));
-    put_stored(names.back(), std::to_string(i) + "|");
-  }
+  const std::vector<std::string> names = put_stored_numbered("race-", kStaged);
   Cache cache(*store_, kPartition, kStaged);
   const std::vector<std::string_view> batch(names.begin(), names.end());
   cache.stage(batch);
@@ -332,11 +343,7 @@ TEST_F(StateCacheTest, OwnerAndReaderTakeEachStagedCustomerOnce) {
 // this): every staged customer still gets its stored value, and nothing else is lost.
 TEST_F(StateCacheTest, CommitsEvictWhileTheReaderFillsStagedEntries) {
   constexpr int kStaged = 2000;
-  std::vector<std::string> names;
-  for (int i = 0; i < kStaged; ++i) {
-    names.push_back("staged-" + std::to_string(i));
-    put_stored(names.back(), std::to_string(i) + "|");
-  }
+  const std::vector<std::string> names = put_stored_numbered("staged-", kStaged);
   Cache cache(*store_, kPartition, 10);
   const std::vector<std::string_view> batch(names.begin(), names.end());
   cache.stage(batch);
@@ -369,14 +376,10 @@ TEST_F(StateCacheTest, AFailedStagedReadIsStagedAgain) {
   put_stored("x", "not a counter");
   Cache cache(*store_, kPartition, 10);
   const std::vector<std::string_view> batch = {"x"};
-  cache.stage(batch);
-  while (cache.read_staged(16)) {
-  }
+  stage_and_read(cache, batch);
   put_stored("x", "9|fixed");
-  cache.stage(batch);
-  EXPECT_EQ(cache.staged(), 1u);
-  while (cache.read_staged(16)) {
-  }
+  stage_and_read(cache, batch);
+  EXPECT_EQ(cache.staged(), 1u) << "staged again";
   bool existed = false;
   EXPECT_EQ(cache.get("x", &existed).value()->n, 9);
   EXPECT_TRUE(existed);
@@ -386,11 +389,8 @@ TEST_F(StateCacheTest, AFailedStagedReadIsStagedAgain) {
 TEST_F(StateCacheTest, StagedValuesDoNotOutliveACommit) {
   put_stored("x", "1|");
   Cache cache(*store_, kPartition, 1);
-  const std::vector<std::string_view> batch = {"x"};
-  cache.stage(batch);
-  while (cache.read_staged(16)) {
-  }
-  // "x" enters the cache without taking its staged value, is deleted, committed and evicted.
+  stage_and_read(cache, {"x"});
+  // "x" is read ahead into its entry, then deleted without a get(), committed and evicted.
   cache.erase("x");
   commit(cache);
   cache.get("other").value()->n = 5;
