@@ -86,8 +86,8 @@ class Worker {
   // Loads the state of the customers a batch of messages is about to touch, taken from the
   // message keys (input topics are keyed by customer id), in batched store reads. With
   // WorkerOptions::read_ahead the reads run on the worker's read thread (beckon-read-N), in
-  // message order, and process() waits only for a customer not read yet; else they are done
-  // before this returns. A hint only: the process() calls that follow do the work, and a key
+  // message order; process() reads a customer the read thread has not reached yet itself and
+  // waits only for one it is reading. Else they are done before this returns. A hint only: the process() calls that follow do the work, and a key
   // that is not the event's customer costs nothing but a read. Call it before processing the
   // batch.
   void prefetch(std::span<const InputMessage> messages);
