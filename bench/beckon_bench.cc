@@ -513,7 +513,6 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   r["warm_cache_seconds"] = warm_secs;
   r["cache_lookups"] = gets;
   r["store_reads"] = loads;
-  // Lookups that found their customer not yet read by the read thread and slept for it.
   // How the worker shared the cache's work with its read and commit threads: staged customers
   // it read itself because the read thread had not got to them, lookups that slept for the
   // read thread, and the customer puts cut for commits with those it encoded itself because it

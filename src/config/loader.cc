@@ -307,9 +307,15 @@ class Reader {
   std::optional<bool> boolean(const Field& f) {
     auto s = scalar(f, "true or false");
     if (!s) return std::nullopt;
-    if (*s == "true" || *s == "True" || *s == "TRUE") return true;
-    if (*s == "false" || *s == "False" || *s == "FALSE") return false;
+    if (auto b = bool_word(*s)) return b;
     error(f, "expected true or false, got '" + *s + "'");
+    return std::nullopt;
+  }
+
+  // The YAML 1.2 core schema's spellings of a boolean, or nullopt.
+  static std::optional<bool> bool_word(std::string_view s) {
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
     return std::nullopt;
   }
 
@@ -566,10 +572,8 @@ void read_processing(Reader& r, const Field& f, ProcessingConfig& out) {
     if (auto s = r.scalar(*v, "auto, true or false")) {
       if (*s == "auto") {
         out.read_ahead = ReadAhead::kAuto;
-      } else if (*s == "true" || *s == "True" || *s == "TRUE") {
-        out.read_ahead = ReadAhead::kOn;
-      } else if (*s == "false" || *s == "False" || *s == "FALSE") {
-        out.read_ahead = ReadAhead::kOff;
+      } else if (auto on = Reader::bool_word(*s)) {
+        out.read_ahead = *on ? ReadAhead::kOn : ReadAhead::kOff;
       } else {
         r.error(*v, "expected auto, true or false, got '" + *s + "'");
       }
