@@ -29,18 +29,26 @@ codec::OutputFormat to_codec(config::OutputFormat f) {
   return f == config::OutputFormat::kJson ? codec::OutputFormat::kJson : codec::OutputFormat::kFlatBuffers;
 }
 
+unsigned cap_by_cpu_quota(unsigned cores, int64_t quota_us, int64_t period_us) {
+  if (quota_us <= 0 || period_us <= 0) return cores;  // no limit
+  return std::min(cores, static_cast<unsigned>(std::max<int64_t>(1, (quota_us + period_us - 1) / period_us)));
+}
+
 unsigned available_cores() {
   unsigned cores = 0;
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = static_cast<unsigned>(CPU_COUNT(&set));
   if (cores == 0) cores = std::max(1u, std::thread::hardware_concurrency());
-  // cgroup v2: "max 100000" (no limit) or "<quota> <period>" in microseconds.
+  // cgroup v2: cpu.max holds "max <period>" (no limit) or "<quota> <period>", in microseconds.
   std::ifstream cpu_max("/sys/fs/cgroup/cpu.max");
   std::string quota;
   int64_t period = 0;
-  if (cpu_max >> quota >> period && quota != "max" && period > 0) {
-    const int64_t q = std::atoll(quota.c_str());
-    if (q > 0) cores = std::min(cores, static_cast<unsigned>(std::max<int64_t>(1, (q + period - 1) / period)));
+  if (cpu_max >> quota >> period) return cap_by_cpu_quota(cores, quota == "max" ? -1 : std::atoll(quota.c_str()), period);
+  // cgroup v1 (older nodes): cpu.cfs_quota_us (-1: no limit) and cpu.cfs_period_us.
+  for (const char* dir : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"}) {
+    std::ifstream q(std::string(dir) + "/cpu.cfs_quota_us"), per(std::string(dir) + "/cpu.cfs_period_us");
+    int64_t quota_us = 0, period_us = 0;
+    if (q >> quota_us && per >> period_us) return cap_by_cpu_quota(cores, quota_us, period_us);
   }
   return cores;
 }

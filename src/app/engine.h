@@ -19,9 +19,13 @@
 
 namespace beckon::app {
 
-// Cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (cpu.max, as a
-// Kubernetes CPU limit sets it), rounded up; at least 1.
+// Cores this process may use: its CPU affinity, capped by its cgroup's CPU quota (as a
+// Kubernetes CPU limit sets it: cpu.max in cgroup v2, cpu.cfs_quota_us in v1), rounded up; at
+// least 1.
 unsigned available_cores();
+// `cores` capped by a CFS quota of `quota_us` per `period_us` (rounded up, at least 1); a
+// quota or period <= 0 means no limit.
+unsigned cap_by_cpu_quota(unsigned cores, int64_t quota_us, int64_t period_us);
 // Whether workers get read threads (config::ReadAhead). Auto turns them on when there are at
 // least two cores per worker: on a machine the workers already keep busy, the read threads
 // cost more CPU than the waits they save (bench/RESULTS.md, session 7).
