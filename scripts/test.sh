@@ -25,6 +25,9 @@ grep -E "crash test:|bad input:|storage faults:|SIGTERM while|\[(reference|a|b|c
 grep -E "tests passed|tests failed out of|Total Test time" build/robustness.log || true
 if [ "$status" -ne 0 ]; then
   tail -n 200 build/robustness.log
+  # Last, where a reader of a clipped log looks first: each failed assertion with its message.
+  echo "== robustness: failed assertions"
+  grep -E -A4 ": Failure$|AssertionError" build/robustness.log | sed -E 's/^[0-9]+: //' | tail -n 60 || true
   exit "$status"
 fi
 
