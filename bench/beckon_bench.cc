@@ -454,8 +454,7 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
     }
     warm_secs = seconds_since(w0);
   }
-  const uint64_t gets0 = worker.cache_hits() + worker.cache_misses(), loads0 = worker.cache_loads();
-  const pipeline::Worker::CacheSharing sharing0 = worker.cache_sharing();
+  const pipeline::Worker::CacheCounts counts0 = worker.cache_counts();
   reset_peak_rss();
   // Wall time by phase of the loop (one clock read per phase per 1024-message batch).
   std::array<Clk::duration, 4> phase{};
@@ -507,8 +506,9 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   // Over the measured loop only: lookups, and states read from the store (by the prefetch or a
   // lookup); a warm-up's reads precede it. (The worker's own hit/miss counters count a
   // prefetched state as a miss at its first lookup, warm-up or not.)
-  const uint64_t gets = worker.cache_hits() + worker.cache_misses() - gets0;
-  const uint64_t loads = worker.cache_loads() - loads0;
+  const pipeline::Worker::CacheCounts counts = worker.cache_counts();
+  const uint64_t gets = counts.hits + counts.misses - counts0.hits - counts0.misses;
+  const uint64_t loads = counts.loads - counts0.loads;
   r["preload_seconds"] = preload_secs;
   r["warm_cache_seconds"] = warm_secs;
   r["cache_lookups"] = gets;
@@ -517,11 +517,10 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
   // it read itself because the read thread had not got to them, lookups that slept for the
   // read thread, and the customer puts cut for commits with those it encoded itself because it
   // touched them before the commit thread did.
-  const pipeline::Worker::CacheSharing sharing = worker.cache_sharing();
-  r["staged_reads_by_worker"] = sharing.owner_reads - sharing0.owner_reads;
-  r["read_waits"] = sharing.read_waits - sharing0.read_waits;
-  r["cut_puts"] = sharing.cut_puts - sharing0.cut_puts;
-  r["cut_puts_encoded_by_worker"] = sharing.owner_encodes - sharing0.owner_encodes;
+  r["staged_reads_by_worker"] = counts.owner_reads - counts0.owner_reads;
+  r["read_waits"] = counts.read_waits - counts0.read_waits;
+  r["cut_puts"] = counts.cut_puts - counts0.cut_puts;
+  r["cut_puts_encoded_by_worker"] = counts.owner_encodes - counts0.owner_encodes;
   r["cache_hit_ratio"] = gets > 0 ? 1.0 - static_cast<double>(std::min(loads, gets)) / static_cast<double>(gets) : 0.0;
   r["cached_customers_at_end"] = worker.cached_customers();
   r["cache_entries"] = wo.cache_entries;

@@ -136,6 +136,8 @@ ts("Timer lateness quantiles", [
     (f'histogram_quantile(0.99, sum by (trigger, le) (rate(beckon_timer_lateness_seconds_bucket{{{SEL}}}[{R}])))', "p99 {{trigger}}")],
    unit="s", desc="Wall-clock time between a timer's due time and its firing. Alert: p99 > 60 s.")
 heatmap("Timer lateness heatmap", f'sum by (le) (increase(beckon_timer_lateness_seconds_bucket{{{SEL}}}[{R}]))')
+ts("Stale timers by trigger", [(f'sum by (trigger) (increase(beckon_timers_stale_total{{{SEL}}}[{R}]))', "{{trigger}}")],
+   desc="Timers that came due but were not pending in the customer's state. Should stay 0 (docs/operations.md).")
 flush()
 
 row("Journeys and actions")
@@ -170,6 +172,14 @@ ts("State cache hit ratio", [(f'sum by (instance) (rate(beckon_state_cache_hits_
                               f'sum by (instance) (rate(beckon_state_cache_misses_total{{{SEL}}}[{R}])))', "{{instance}}")],
    unit="percentunit")
 ts("State cache entries", [(f'beckon_state_cache_entries{{{SEL}}}', "{{instance}}")])
+ts("Read-ahead: misses the worker read itself or waited for", [
+    (f'sum by (instance) (rate(beckon_state_read_ahead_worker_reads_total{{{SEL}}}[{R}])) / '
+     f'sum by (instance) (rate(beckon_state_cache_misses_total{{{SEL}}}[{R}]))', "read by worker {{instance}}"),
+    (f'sum by (instance) (rate(beckon_state_read_ahead_waits_total{{{SEL}}}[{R}])) / '
+     f'sum by (instance) (rate(beckon_state_cache_misses_total{{{SEL}}}[{R}]))', "waited {{instance}}")],
+   unit="percentunit",
+   desc="With processing.read_ahead: shares of the cache misses that the read thread had not reached. "
+        "Most of them means the read threads lack CPU (docs/operations.md).")
 ts("RocksDB memtables", [(f'beckon_rocksdb_memtable_bytes{{{SEL}}}', "{{instance}}")], unit="bytes")
 ts("RocksDB pending compaction", [(f'beckon_rocksdb_pending_compaction_bytes{{{SEL}}}', "{{instance}}")], unit="bytes",
    desc="Sustained growth means write stalls ahead.")

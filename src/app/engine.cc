@@ -197,13 +197,15 @@ void Engine::refresh_gauges() {
   metrics_->emit.set_actions_in_flight(static_cast<uint64_t>(std::max<int64_t>(0, in_flight)));
   metrics_->ingest.set_partitions_assigned(static_cast<int64_t>(runner_->assigned_partitions()));
   std::array<int64_t, journey::kTriggerCount> pending{};
-  uint64_t entries = 0, hits = 0, misses = 0;
+  uint64_t entries = 0, hits = 0, misses = 0, read_waits = 0, worker_reads = 0;
   for (const auto& w : workers_) {
     const pipeline::Worker::Stats& s = w->stats();
     for (size_t t = 0; t < pending.size(); ++t) pending[t] += s.pending_timers[t].load(std::memory_order_relaxed);
     entries += s.cache_entries.load(std::memory_order_relaxed);
     hits += s.cache_hits.load(std::memory_order_relaxed);
     misses += s.cache_misses.load(std::memory_order_relaxed);
+    read_waits += s.read_ahead_waits.load(std::memory_order_relaxed);
+    worker_reads += s.read_ahead_worker_reads.load(std::memory_order_relaxed);
   }
   for (size_t t = 0; t < pending.size(); ++t) metrics_->timer.set_pending(static_cast<int>(t), pending[t]);
   const WallTime now = clock_.now();
@@ -214,11 +216,16 @@ void Engine::refresh_gauges() {
     }
   }
   metrics_->state.set_cache_entries(entries);
-  // Hit and miss totals are cumulative per partition; report the growth since the last refresh.
-  if (hits >= last_cache_hits_) metrics_->state.on_cache_hit(hits - last_cache_hits_);
-  if (misses >= last_cache_misses_) metrics_->state.on_cache_miss(misses - last_cache_misses_);
+  // The workers' totals only grow (revoked partitions' counts stay in); report the growth since
+  // the last refresh.
+  metrics_->state.on_cache_hit(hits - last_cache_hits_);
+  metrics_->state.on_cache_miss(misses - last_cache_misses_);
+  metrics_->state.on_read_ahead_wait(read_waits - last_read_ahead_waits_);
+  metrics_->state.on_read_ahead_worker_read(worker_reads - last_read_ahead_worker_reads_);
   last_cache_hits_ = hits;
   last_cache_misses_ = misses;
+  last_read_ahead_waits_ = read_waits;
+  last_read_ahead_worker_reads_ = worker_reads;
   uint64_t waits = producer_->backpressure_waits();
   for (const auto& s : sinks_) waits += s->backpressure_waits();
   if (waits > last_backpressure_) metrics_->emit.on_backpressure_pause(waits - last_backpressure_);

@@ -78,6 +78,8 @@ class Engine {
   std::thread gauges_;
   uint64_t last_cache_hits_ = 0;     // gauge thread only
   uint64_t last_cache_misses_ = 0;
+  uint64_t last_read_ahead_waits_ = 0;
+  uint64_t last_read_ahead_worker_reads_ = 0;
   uint64_t last_backpressure_ = 0;
   uint64_t last_delivery_failures_ = 0;
 };

@@ -163,6 +163,12 @@ StateProbe::StateProbe(Registry& r, const Labels& labels)
                             "Customer-state lookups that had to read RocksDB.")),
       cache_entries_(gauge(r, "beckon_state_cache_entries",
                            "Customer states currently held in the write-back cache.")),
+      read_ahead_waits_(counter(r, "beckon_state_read_ahead_waits_total",
+                                "Customer-state lookups that waited for the worker's read thread "
+                                "(processing.read_ahead) to finish reading their customer.")),
+      read_ahead_worker_reads_(counter(r, "beckon_state_read_ahead_worker_reads_total",
+                                       "Customers staged for the read thread that the worker read itself "
+                                       "because the read thread had not reached them.")),
       memtable_bytes_(gauge(r, "beckon_rocksdb_memtable_bytes",
                             "RocksDB memory used by memtables (rocksdb.cur-size-all-mem-tables).")),
       pending_compaction_(gauge(r, "beckon_rocksdb_pending_compaction_bytes",

@@ -107,6 +107,10 @@ class StateProbe {
   void on_cache_hit(uint64_t n = 1) { cache_hits_.Increment(static_cast<double>(n)); }
   void on_cache_miss(uint64_t n = 1) { cache_misses_.Increment(static_cast<double>(n)); }
   void set_cache_entries(uint64_t n) { cache_entries_.Set(static_cast<double>(n)); }
+  // processing.read_ahead: lookups that slept while the read thread read their customer, and
+  // staged customers the worker read itself because the read thread had not reached them.
+  void on_read_ahead_wait(uint64_t n = 1) { read_ahead_waits_.Increment(static_cast<double>(n)); }
+  void on_read_ahead_worker_read(uint64_t n = 1) { read_ahead_worker_reads_.Increment(static_cast<double>(n)); }
 
   // RocksDB properties, sampled periodically by the state module.
   void set_memtable_bytes(uint64_t b) { memtable_bytes_.Set(static_cast<double>(b)); }
@@ -124,6 +128,8 @@ class StateProbe {
   prometheus::Counter& cache_hits_;
   prometheus::Counter& cache_misses_;
   prometheus::Gauge& cache_entries_;
+  prometheus::Counter& read_ahead_waits_;
+  prometheus::Counter& read_ahead_worker_reads_;
   prometheus::Gauge& memtable_bytes_;
   prometheus::Gauge& pending_compaction_;
   prometheus::Gauge& block_cache_bytes_;

@@ -50,6 +50,11 @@ std::string encode_frontier(EventTime max_event_time, EventTime frontier) {
   return out;
 }
 
+template <typename Cache>
+Worker::CacheCounts counts_of(const Cache& c) {
+  return {c.hits(), c.misses(), c.loads(), c.owner_reads(), c.read_waits(), c.cut_puts(), c.owner_encodes()};
+}
+
 }  // namespace
 
 struct Worker::Partition {
@@ -123,6 +128,7 @@ void Worker::revoke(PartitionId partition) {
     spdlog::error("commit in flight failed while partition {} was revoked: {}", partition.value(), s.to_string());
   }
   wait_for_reads();
+  if (Partition* p = find(partition)) revoked_counts_ += counts_of(p->cache);
   partitions_.erase(partition.value());
   rebalance_cache_budget();
   std::lock_guard lock(published_mu_);
@@ -424,8 +430,11 @@ Status Worker::complete_commit(bool wait) {
   const auto pending = pending_timers_by_trigger();
   for (size_t t = 0; t < pending.size(); ++t) stats_.pending_timers[t].store(pending[t], std::memory_order_relaxed);
   stats_.cache_entries.store(cached_customers(), std::memory_order_relaxed);
-  stats_.cache_hits.store(cache_hits(), std::memory_order_relaxed);
-  stats_.cache_misses.store(cache_misses(), std::memory_order_relaxed);
+  const CacheCounts counts = cache_counts();
+  stats_.cache_hits.store(counts.hits, std::memory_order_relaxed);
+  stats_.cache_misses.store(counts.misses, std::memory_order_relaxed);
+  stats_.read_ahead_waits.store(counts.read_waits, std::memory_order_relaxed);
+  stats_.read_ahead_worker_reads.store(counts.owner_reads, std::memory_order_relaxed);
   stats_.partitions.store(partitions_.size(), std::memory_order_relaxed);
   {
     std::lock_guard lock(published_mu_);
@@ -453,32 +462,20 @@ EventTime Worker::frontier(PartitionId partition) const {
   return it == partitions_.end() ? EventTime::min() : it->second->frontier;
 }
 
-uint64_t Worker::cache_hits() const {
-  uint64_t n = 0;
-  for (const auto& [_, p] : partitions_) n += p->cache.hits();
-  return n;
+Worker::CacheCounts& Worker::CacheCounts::operator+=(const CacheCounts& o) {
+  hits += o.hits;
+  misses += o.misses;
+  loads += o.loads;
+  owner_reads += o.owner_reads;
+  read_waits += o.read_waits;
+  cut_puts += o.cut_puts;
+  owner_encodes += o.owner_encodes;
+  return *this;
 }
 
-uint64_t Worker::cache_misses() const {
-  uint64_t n = 0;
-  for (const auto& [_, p] : partitions_) n += p->cache.misses();
-  return n;
-}
-
-uint64_t Worker::cache_loads() const {
-  uint64_t n = 0;
-  for (const auto& [_, p] : partitions_) n += p->cache.loads();
-  return n;
-}
-
-Worker::CacheSharing Worker::cache_sharing() const {
-  CacheSharing n;
-  for (const auto& [_, p] : partitions_) {
-    n.owner_reads += p->cache.owner_reads();
-    n.read_waits += p->cache.read_waits();
-    n.cut_puts += p->cache.cut_puts();
-    n.owner_encodes += p->cache.owner_encodes();
-  }
+Worker::CacheCounts Worker::cache_counts() const {
+  CacheCounts n = revoked_counts_;
+  for (const auto& [_, p] : partitions_) n += counts_of(p->cache);
   return n;
 }
 

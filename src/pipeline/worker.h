@@ -135,6 +135,8 @@ class Worker {
     std::atomic<uint64_t> cache_entries{0};
     std::atomic<uint64_t> cache_hits{0};
     std::atomic<uint64_t> cache_misses{0};
+    std::atomic<uint64_t> read_ahead_waits{0};         // CacheCounts::read_waits
+    std::atomic<uint64_t> read_ahead_worker_reads{0};  // CacheCounts::owner_reads
     std::atomic<uint64_t> partitions{0};
   };
   const Stats& stats() const { return stats_; }
@@ -143,18 +145,19 @@ class Worker {
 
   // Introspection for tests and benchmarks (owning thread only).
   EventTime frontier(PartitionId partition) const;
-  uint64_t cache_hits() const;
-  uint64_t cache_misses() const;
-  uint64_t cache_loads() const;  // customer states read from the store (StateCache::loads)
-  // How the worker thread shared the caches' work with its helper threads (sums of the
-  // StateCache counters of the same names).
-  struct CacheSharing {
+  // The state caches' counters (StateCache's of the same names), summed over the partitions
+  // owned now and those revoked before, so each only grows.
+  struct CacheCounts {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+    uint64_t loads = 0;          // customer states read from the store
     uint64_t owner_reads = 0;    // staged customers this thread read itself (read thread not there yet)
     uint64_t read_waits = 0;     // lookups that slept for the read thread
     uint64_t cut_puts = 0;       // customer puts cut for commits
     uint64_t owner_encodes = 0;  // ... that this thread encoded, touching them before the commit thread
+    CacheCounts& operator+=(const CacheCounts& o);
   };
-  CacheSharing cache_sharing() const;
+  CacheCounts cache_counts() const;
   size_t cached_customers() const;
   int64_t pending_timers() const;
   // Pending timers by trigger over the owned partitions (exact, from the timer index).
@@ -188,6 +191,7 @@ class Worker {
   codec::EventDecoder decoder_;
   journey::Outcome outcome_;
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
+  CacheCounts revoked_counts_;  // the revoked partitions' caches' counters
   WallTime last_commit_;
   uint64_t processed_ = 0;
   // Reused by every commit: its buffer keeps the capacity of the largest commit so far (held

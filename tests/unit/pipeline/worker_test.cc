@@ -417,6 +417,68 @@ TEST_F(WorkerTest, RevokeWaitsForTheCommitInFlight) {
   ASSERT_EQ(done->size(), 1u) << "its offsets are still reported";
 }
 
+TEST_F(WorkerTest, CacheCountersKeepARevokedPartitionsCounts) {
+  profile("c1", kT0);
+  cart("c1", kT0 + 1000);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  const Worker::CacheCounts before = worker_->cache_counts();
+  EXPECT_EQ(before.misses, 1u) << "c1's first lookup";
+  EXPECT_EQ(before.hits, 1u);
+  EXPECT_EQ(worker_->stats().cache_hits.load(), 1u) << "published at the commit";
+  EXPECT_EQ(worker_->stats().cache_misses.load(), 1u);
+
+  worker_->revoke(kP0);
+  const Worker::CacheCounts revoked = worker_->cache_counts();
+  EXPECT_EQ(revoked.hits, before.hits) << "the exported counters must not go back";
+  EXPECT_EQ(revoked.misses, before.misses);
+  EXPECT_EQ(revoked.loads, before.loads);
+
+  ASSERT_TRUE(worker_->assign(kP0).is_ok());
+  cart("c1", kT0 + 2000);  // read from the store again: the new cache starts empty
+  ASSERT_TRUE(worker_->commit().is_ok());
+  EXPECT_EQ(worker_->cache_counts().misses, before.misses + 1);
+  EXPECT_EQ(worker_->cache_counts().loads, before.loads + 1);
+  EXPECT_EQ(worker_->stats().cache_misses.load(), before.misses + 1);
+  EXPECT_EQ(worker_->stats().cache_hits.load(), before.hits);
+}
+
+TEST_F(WorkerTest, ReadAheadCountersArePublishedAtTheCommit) {
+  for (int i = 0; i < 64; ++i) profile("c" + std::to_string(i), kT0);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  // A new worker on the same store reads them all back, on its read thread or itself.
+  worker_.reset();
+  WorkerOptions o;
+  o.read_ahead = true;
+  worker_ = std::make_unique<Worker>(*store_, config_, local_time_, clock_, sink_, observer_, o);
+  ASSERT_TRUE(worker_->assign(kP0).is_ok());
+  std::vector<std::string> customers, payloads;
+  std::vector<InputMessage> batch;
+  for (int i = 0; i < 64; ++i) {
+    customers.push_back("c" + std::to_string(i));
+    auto c = spec(EventType::kCartUpdated, customers.back(), kT0 + 1000);
+    c.items = {{"LIP-01", 1, 19.5, "makeup", 0}};
+    c.currency = "EUR";
+    const auto bytes = builder_.build(c);
+    payloads.emplace_back(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  for (int i = 0; i < 64; ++i) {
+    batch.push_back(InputMessage{"events", kP0, Offset(next_offset_++),
+                                 {reinterpret_cast<const uint8_t*>(customers[i].data()), customers[i].size()},
+                                 {reinterpret_cast<const uint8_t*>(payloads[i].data()), payloads[i].size()},
+                                 codec::InputFormat::kAuto});
+  }
+  worker_->prefetch(batch);
+  for (const InputMessage& m : batch) ASSERT_TRUE(worker_->process(m).is_ok());
+  ASSERT_TRUE(worker_->commit().is_ok());
+  const Worker::CacheCounts n = worker_->cache_counts();
+  EXPECT_EQ(n.misses, 64u) << "every customer came from the store";
+  EXPECT_EQ(n.loads, 64u);
+  EXPECT_LE(n.owner_reads, 64u);
+  EXPECT_EQ(worker_->stats().read_ahead_worker_reads.load(), n.owner_reads);
+  EXPECT_EQ(worker_->stats().read_ahead_waits.load(), n.read_waits);
+  EXPECT_EQ(actions_for("c0", journey::Trigger::kCartAbandonment), 0) << "nothing due yet";
+}
+
 TEST_F(WorkerTest, RestartResumesStateAndDurableTimers) {
   profile("c1", kT0);
   cart("c1", kT0);
