@@ -1,6 +1,7 @@
 #include "codec/event_decoder.h"
 
 #include <flatbuffers/flatbuffers.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstring>
@@ -99,33 +100,11 @@ std::string_view to_string(DecodeError error) {
   return "unknown";
 }
 
-DecodeError classify_json_error(std::string_view e) {
-  // flatbuffers::Parser has no error codes; its messages are classified by phrase. Input that
-  // ends early is a syntax error whatever was expected; type and name errors are schema errors;
-  // everything else (unexpected token, bad escape, trailing data) is a syntax error.
-  if (e.find("end of file") != std::string_view::npos) return DecodeError::kMalformedJson;
-  // "expecting: X instead got: ]" where a closing bracket or separator appears is a syntax error
-  // (e.g. `{]`); an opening bracket or a value ("integer constant") there is well-formed JSON of
-  // the wrong type for the schema.
-  constexpr std::string_view kGot = "instead got: ";
-  if (auto at = e.find(kGot); at != std::string_view::npos) {
-    std::string_view got = e.substr(at + kGot.size());
-    while (!got.empty() && (got.back() == '\n' || got.back() == ' ')) got.remove_suffix(1);
-    if (got.size() == 1 && std::string_view("}],:").find(got[0]) != std::string_view::npos) {
-      return DecodeError::kMalformedJson;
-    }
-  }
-  static constexpr std::string_view kSchemaPhrases[] = {
-      "unknown enum value",    "enum values need",           "type mismatch",
-      "unknown field",         "missing type field",         "cannot parse value",
-      "Cannot assign token",   "expecting: string constant", "constant does not fit",
-      "invalid number",        "required field",             "field set more than once",
-      "unknown type",
-  };
-  for (auto phrase : kSchemaPhrases) {
-    if (e.find(phrase) != std::string_view::npos) return DecodeError::kSchemaMismatch;
-  }
-  return DecodeError::kMalformedJson;
+DecodeError classify_json_error(std::string_view rejected_text) {
+  // flatbuffers::Parser has no error codes, and its messages are no contract. Whether the text
+  // is JSON at all (RFC 8259, nlohmann's validating lexer) decides instead: well-formed JSON the
+  // schema parser rejected has a wrong type, enum name or field for the schema.
+  return nlohmann::json::accept(rejected_text) ? DecodeError::kSchemaMismatch : DecodeError::kMalformedJson;
 }
 
 EventDecoder::EventDecoder(DecoderOptions opts) : opts_(opts) {}
@@ -214,7 +193,7 @@ bool EventDecoder::decode_json(std::span<const uint8_t> bytes, journey::Event& o
   if (!json_) json_ = std::make_unique<SchemaParser>(WireSchema::kEvents);
   std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   auto buffer = json_->parse_json(text, scratch_text_);
-  if (buffer.empty()) return fail(failure, classify_json_error(scratch_text_), scratch_text_);
+  if (buffer.empty()) return fail(failure, classify_json_error(text), scratch_text_);
   return decode_flatbuffer(buffer, out, failure);
 }
 

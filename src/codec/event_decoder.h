@@ -95,7 +95,8 @@ class EventDecoder {
   std::string scratch_text_;              // parser error / identifier found, reused
 };
 
-// Classifies flatbuffers::Parser error text: kSchemaMismatch or kMalformedJson. Exposed for tests.
-DecodeError classify_json_error(std::string_view parser_error);
+// The reason for JSON input flatbuffers::Parser rejected: kSchemaMismatch when it is
+// well-formed JSON, else kMalformedJson.
+DecodeError classify_json_error(std::string_view rejected_text);
 
 }  // namespace beckon::codec

@@ -462,6 +462,19 @@ namespace {
 TEST(EventDecoder, StructuralJsonErrorsAreMalformedAndTypeErrorsAreSchemaMismatches) {
   EXPECT_EQ(reject_reason_json("{]"), DecodeError::kMalformedJson);
   EXPECT_EQ(reject_reason_json(R"({"event_id": 5})"), DecodeError::kSchemaMismatch);
+  // Well-formed JSON that is not an event object is a schema mismatch; text the schema parser
+  // tolerates but JSON does not (an unquoted name) is malformed.
+  EXPECT_EQ(reject_reason_json("[1, 2]"), DecodeError::kSchemaMismatch);
+  EXPECT_EQ(reject_reason_json("\"an event\""), DecodeError::kSchemaMismatch);
+  EXPECT_EQ(reject_reason_json("{event_id: 5}"), DecodeError::kMalformedJson);
+  EXPECT_EQ(reject_reason_json(R"({"event_id":"e1"}})"), DecodeError::kMalformedJson);
+  EXPECT_EQ(reject_reason_json("{\"event_id\":\"\xff\"}"), DecodeError::kMalformedJson) << "not UTF-8";
+}
+
+TEST(EventDecoder, ClassifiesRejectedJsonByWhetherItIsJson) {
+  EXPECT_EQ(classify_json_error(R"({"a": [1, {"b": null}]})"), DecodeError::kSchemaMismatch);
+  EXPECT_EQ(classify_json_error("{]"), DecodeError::kMalformedJson);
+  EXPECT_EQ(classify_json_error(""), DecodeError::kMalformedJson);
 }
 
 }  // namespace
