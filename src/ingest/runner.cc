@@ -1,6 +1,7 @@
 #include "ingest/runner.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "core/log.h"
@@ -99,7 +100,17 @@ void Runner::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topi
   }
 }
 
+namespace {
+
+// Milliseconds since `start` (steady clock), for the rebalance log lines.
+int64_t ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
 void Runner::on_assign(rd_kafka_topic_partition_list_t* parts) {
+  const auto started = std::chrono::steady_clock::now();
   const size_t n = slots_.size();
   std::set<int32_t> partitions;
   for (int i = 0; i < parts->cnt; ++i) partitions.insert(parts->elems[i].partition);
@@ -137,11 +148,14 @@ void Runner::on_assign(rd_kafka_topic_partition_list_t* parts) {
   }
   assigned_.store(partitions.size());
   ready_.store(true);
-  spdlog::info("assigned {} partitions ({} topic-partitions)", partitions.size(), parts->cnt);
+  // The time the group waits on this member: restoring (timers, offsets, frontiers) included.
+  spdlog::info("assigned {} partitions ({} topic-partitions) in {} ms", partitions.size(), parts->cnt,
+               ms_since(started));
   if (hooks_.on_rebalance) hooks_.on_rebalance("assign", {partitions.begin(), partitions.end()});
 }
 
 void Runner::on_revoke(rd_kafka_topic_partition_list_t* parts) {
+  const auto started = std::chrono::steady_clock::now();
   ready_.store(false);
   const size_t n = slots_.size();
   std::set<int32_t> partitions;
@@ -177,7 +191,9 @@ void Runner::on_revoke(rd_kafka_topic_partition_list_t* parts) {
   }
   rd_kafka_assign(consumer_.get(), nullptr);
   assigned_.store(0);
-  spdlog::info("revoked {} partitions", partitions.size());
+  // The time the group waits on this member: the workers' commits of what they lose included,
+  // which wait for the acknowledgements of the actions decided so far.
+  spdlog::info("revoked {} partitions in {} ms", partitions.size(), ms_since(started));
   if (hooks_.on_rebalance) hooks_.on_rebalance("revoke", {partitions.begin(), partitions.end()});
 }
 
