@@ -216,24 +216,18 @@ void Engine::refresh_gauges() {
     }
   }
   metrics_->state.set_cache_entries(entries);
-  // The workers' totals only grow (revoked partitions' counts stay in); report the growth since
-  // the last refresh.
-  metrics_->state.on_cache_hit(hits - last_cache_hits_);
-  metrics_->state.on_cache_miss(misses - last_cache_misses_);
-  metrics_->state.on_read_ahead_wait(read_waits - last_read_ahead_waits_);
-  metrics_->state.on_read_ahead_worker_read(worker_reads - last_read_ahead_worker_reads_);
-  last_cache_hits_ = hits;
-  last_cache_misses_ = misses;
-  last_read_ahead_waits_ = read_waits;
-  last_read_ahead_worker_reads_ = worker_reads;
+  // The components keep cumulative totals (a worker's include its revoked partitions'); the
+  // exported counters get their growth since the last refresh.
+  metrics_->state.on_cache_hit(last_totals_.hits.growth(hits));
+  metrics_->state.on_cache_miss(last_totals_.misses.growth(misses));
+  metrics_->state.on_read_ahead_wait(last_totals_.read_ahead_waits.growth(read_waits));
+  metrics_->state.on_read_ahead_worker_read(last_totals_.read_ahead_worker_reads.growth(worker_reads));
   uint64_t waits = producer_->backpressure_waits();
   for (const auto& s : sinks_) waits += s->backpressure_waits();
-  if (waits > last_backpressure_) metrics_->emit.on_backpressure_pause(waits - last_backpressure_);
-  last_backpressure_ = waits;
+  if (const uint64_t n = last_totals_.backpressure.growth(waits)) metrics_->emit.on_backpressure_pause(n);
   uint64_t failed = 0;
   for (const auto& s : sinks_) failed += static_cast<uint64_t>(s->failed());
-  if (failed > last_delivery_failures_) metrics_->emit.on_delivery_error(1 /*broker*/, failed - last_delivery_failures_);
-  last_delivery_failures_ = failed;
+  if (const uint64_t n = last_totals_.delivery_failures.growth(failed)) metrics_->emit.on_delivery_error(1 /*broker*/, n);
 }
 
 Status Engine::run() {

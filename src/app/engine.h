@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "app/metrics_observer.h"
@@ -76,12 +77,18 @@ class Engine {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> broker_reachable_{true};  // from librdkafka statistics (every 5 s)
   std::thread gauges_;
-  uint64_t last_cache_hits_ = 0;     // gauge thread only
-  uint64_t last_cache_misses_ = 0;
-  uint64_t last_read_ahead_waits_ = 0;
-  uint64_t last_read_ahead_worker_reads_ = 0;
-  uint64_t last_backpressure_ = 0;
-  uint64_t last_delivery_failures_ = 0;
+  // A cumulative total as of the last gauge refresh.
+  struct LastTotal {
+    uint64_t value = 0;
+    // The growth since the last call (0 if the total went back), remembering `now`.
+    uint64_t growth(uint64_t now) {
+      const uint64_t before = std::exchange(value, now);
+      return now > before ? now - before : 0;
+    }
+  };
+  struct {
+    LastTotal hits, misses, read_ahead_waits, read_ahead_worker_reads, backpressure, delivery_failures;
+  } last_totals_;  // gauge thread only
 };
 
 codec::InputFormat to_codec(config::InputFormat f);
