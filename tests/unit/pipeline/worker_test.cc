@@ -158,6 +158,26 @@ class WorkerTest : public ::testing::Test {
     ASSERT_TRUE(s.is_ok()) << s.to_string();
   }
   void feed(const codec::EventSpec& s) { feed_bytes(builder_.build(s), s.customer_id); }
+  // One batch, as the ingest loop feeds it: every key a prefetch hint, then each message.
+  void feed_batch(const std::vector<codec::EventSpec>& specs) {
+    std::vector<std::vector<uint8_t>> payloads;
+    std::vector<InputMessage> batch;
+    for (const auto& s : specs) {
+      const auto bytes = builder_.build(s);  // the builder's buffer, reused by the next build
+      payloads.emplace_back(bytes.begin(), bytes.end());
+    }
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const std::string& key = specs[i].customer_id;
+      batch.push_back(InputMessage{"events", kP0, Offset(next_offset_++),
+                                   {reinterpret_cast<const uint8_t*>(key.data()), key.size()}, payloads[i],
+                                   codec::InputFormat::kAuto});
+    }
+    worker_->prefetch(batch);
+    for (const InputMessage& m : batch) {
+      Status s = worker_->process(m);
+      ASSERT_TRUE(s.is_ok()) << s.to_string();
+    }
+  }
 
   void profile(const std::string& customer, int64_t at) {
     auto p = spec(EventType::kProfileUpdated, customer, at);
@@ -165,12 +185,13 @@ class WorkerTest : public ::testing::Test {
     p.push_token_known = true;
     feed(p);
   }
-  void cart(const std::string& customer, int64_t at) {
+  codec::EventSpec cart_spec(const std::string& customer, int64_t at) {
     auto c = spec(EventType::kCartUpdated, customer, at);
     c.items = {{"LIP-01", 1, 19.5, "makeup", 0}};
     c.currency = "EUR";
-    feed(c);
+    return c;
   }
+  void cart(const std::string& customer, int64_t at) { feed(cart_spec(customer, at)); }
   void order(const std::string& customer, int64_t at) {
     auto o = spec(EventType::kOrderPlaced, customer, at);
     o.order_id = "o-" + customer;
@@ -445,30 +466,12 @@ TEST_F(WorkerTest, CacheCountersKeepARevokedPartitionsCounts) {
 TEST_F(WorkerTest, ReadAheadCountersArePublishedAtTheCommit) {
   for (int i = 0; i < 64; ++i) profile("c" + std::to_string(i), kT0);
   ASSERT_TRUE(worker_->commit().is_ok());
-  // A new worker on the same store reads them all back, on its read thread or itself.
-  worker_.reset();
-  WorkerOptions o;
-  o.read_ahead = true;
-  worker_ = std::make_unique<Worker>(*store_, config_, local_time_, clock_, sink_, observer_, o);
-  ASSERT_TRUE(worker_->assign(kP0).is_ok());
-  std::vector<std::string> customers, payloads;
-  std::vector<InputMessage> batch;
-  for (int i = 0; i < 64; ++i) {
-    customers.push_back("c" + std::to_string(i));
-    auto c = spec(EventType::kCartUpdated, customers.back(), kT0 + 1000);
-    c.items = {{"LIP-01", 1, 19.5, "makeup", 0}};
-    c.currency = "EUR";
-    const auto bytes = builder_.build(c);
-    payloads.emplace_back(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  }
-  for (int i = 0; i < 64; ++i) {
-    batch.push_back(InputMessage{"events", kP0, Offset(next_offset_++),
-                                 {reinterpret_cast<const uint8_t*>(customers[i].data()), customers[i].size()},
-                                 {reinterpret_cast<const uint8_t*>(payloads[i].data()), payloads[i].size()},
-                                 codec::InputFormat::kAuto});
-  }
-  worker_->prefetch(batch);
-  for (const InputMessage& m : batch) ASSERT_TRUE(worker_->process(m).is_ok());
+  // A new worker on the same store (read_ahead is on by default) reads them all back, on its
+  // read thread or itself.
+  restart();
+  std::vector<codec::EventSpec> carts;
+  for (int i = 0; i < 64; ++i) carts.push_back(cart_spec("c" + std::to_string(i), kT0 + 1000));
+  feed_batch(carts);
   ASSERT_TRUE(worker_->commit().is_ok());
   const Worker::CacheCounts n = worker_->cache_counts();
   EXPECT_EQ(n.misses, 64u) << "every customer came from the store";
