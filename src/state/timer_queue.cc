@@ -309,15 +309,15 @@ Status TimerQueue::refill() {
     exhausted = scan_exhausted && spill_.empty();
   }
 
-  // Committed timers cancelled in this batch stay out of the head; uncommitted puts in
-  // (old bound, new bound] join it. Refills are rare: the changes are filtered, not ordered.
+  // The pending keys in (old bound, new bound]: the scanned ones not cancelled in this batch,
+  // and the uncommitted puts (the changes are unordered: filtered, not sorted). A scanned key
+  // with a change is taken from the change table or not at all, so none comes twice (a put in
+  // a batch in flight may already be in the store).
   Key new_bound = exhausted || scanned.empty() ? Key{} : scanned.back();
-  for (Key& k : scanned) {
-    if (changes_.size() != 0) {
-      const ChangeTable::Entry* c = changes_.find(k.view(), ChangeTable::hash(k.view()));
-      if (c != nullptr && !c->change.put) continue;
-    }
-    head_.insert(std::move(k));
+  incoming_.clear();
+  for (const Key& k : scanned) {
+    if (changes_.size() != 0 && changes_.find(k.view(), ChangeTable::hash(k.view())) != nullptr) continue;
+    incoming_.push_back(&k);
   }
   for (const ChangeTable::Entry& c : changes_) {
     if (!c.change.put) continue;
@@ -325,9 +325,40 @@ Status TimerQueue::refill() {
     if (bound_kind_ == Bound::kBefore && Less::less(k, bound_.view())) continue;
     if (bound_kind_ == Bound::kThrough && !Less::less(bound_.view(), k)) continue;
     if (!exhausted && Less::less(new_bound.view(), k)) continue;
-    head_insert(head_.end(), k);
+    incoming_.push_back(&c.key);
   }
-  if (exhausted) {
+  // Only the soonest of them fit. After a burst of schedules the uncommitted puts below the
+  // scanned keys can outnumber the head many times: select the ones that fit instead of
+  // inserting all and trimming the rest off again. The smallest one left out bounds the head.
+  auto less = [](const Key* a, const Key* b) { return Less::less(a->view(), b->view()); };
+  const size_t room = head_capacity_ > head_.size() ? head_capacity_ - head_.size() : 0;
+  const bool overflow = incoming_.size() > room;
+  if (overflow) {
+    std::nth_element(incoming_.begin(), incoming_.begin() + static_cast<ptrdiff_t>(room), incoming_.end(), less);
+    const Key& first_out = *incoming_[room];
+    bound_.due = first_out.due;
+    bound_.customer.assign(first_out.customer);
+    bound_.id = first_out.id;
+    incoming_.resize(room);
+  }
+  // Above every key of the head (all of them are within the old bound): each goes at the end.
+  std::sort(incoming_.begin(), incoming_.end(), less);
+  for (const Key* k : incoming_) head_insert(head_.end(), k->view());
+  if (overflow) {
+    // The scanned keys from the new bound on go back in front of the read-ahead, which
+    // continues right after them: the next refill takes them from there instead of scanning
+    // the store again. All of them, changed or not: like the rest of the read-ahead they are
+    // the store's keys, and the change table is applied when they are taken.
+    std::vector<Key> ahead;
+    ahead.reserve(scanned.size() + spill_.size() - spill_pos_);
+    for (Key& k : scanned) {
+      if (!Less::less(k.view(), bound_.view())) ahead.push_back(std::move(k));
+    }
+    for (size_t i = spill_pos_; i < spill_.size(); ++i) ahead.push_back(std::move(spill_[i]));
+    spill_ = std::move(ahead);
+    spill_pos_ = 0;
+    bound_kind_ = Bound::kBefore;
+  } else if (exhausted) {
     bound_kind_ = Bound::kAll;
     bound_ = Key{};
   } else {

@@ -34,7 +34,9 @@ struct DueTimer {
 // change table. When the head runs dry it is refilled by an ordered scan of the store from the
 // boundary, which reads up to kScanHeads heads' worth and keeps what the head does not take for
 // the next refills (until a commit), so at most (1 + kScanHeads) * head_capacity timers are in
-// memory. Nothing ever scans all customers.
+// memory. A refill takes only the soonest keys that fit, from the scan and the uncommitted puts
+// together; the stored keys it read and had no room for stay read ahead. Nothing ever scans all
+// customers.
 //
 // Contract: schedule() of a timer that is already pending, or cancel() of one that is not, is
 // the caller's error outside the in-memory head; inside the head range the queue still detects
@@ -218,6 +220,7 @@ class TimerQueue {
   size_t spill_pos_ = 0;
   bool spill_exhausted_ = false;
   std::vector<const ChangeTable::Entry*> flush_order_;  // scratch of flush_to
+  std::vector<const Key*> incoming_;                    // scratch of refill
   uint64_t version_ = 0;
   uint64_t flushed_version_ = 0;
   bool flushed_ = false;

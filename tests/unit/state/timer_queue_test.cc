@@ -194,6 +194,34 @@ TEST_F(TimerQueueTest, ReadAheadSurvivesCommitsWithoutTimerChanges) {
   EXPECT_EQ(q->pending(), 0);
 }
 
+TEST_F(TimerQueueTest, UncommittedPutsBelowTheStoredTimersLeaveTheReadAheadInPlace) {
+  // Stored timers, then a burst of uncommitted ones beyond the head but due before the stored
+  // ones that follow it: each refill fills the head from the burst, and the stored keys it read
+  // wait in the read-ahead instead of being dropped (and read from the store again).
+  const PartitionId p(3);
+  {
+    auto q = open_queue(p, 4);
+    for (int i = 0; i < 100; ++i) q->schedule("s" + std::to_string(100 + i), 1, EventTime(1000 + i));
+    commit(*q);
+  }
+  auto q = open_queue(p, 4);  // head s100..s103, then the rest of a 64-key scan read ahead
+  ASSERT_EQ(q->head_size(), 4u);
+  ASSERT_EQ(q->read_ahead(), 60u);
+  // Due with s103, after it in key order ("u" > "s"): beyond the head.
+  for (int i = 0; i < 50; ++i) q->schedule("u" + std::to_string(100 + i), 2, EventTime(1003));
+  ASSERT_EQ(q->head_size(), 4u);
+  std::vector<std::string> due = pop_all(*q, EventTime(1003));
+  ASSERT_EQ(due.size(), 4u + 50u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(due[i], std::to_string(1000 + i) + ":s" + std::to_string(100 + i) + ":1");
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(due[4 + i], "1003:u" + std::to_string(100 + i) + ":2");
+  // 13 refills took the burst four at a time; the last one took two of it and two stored keys.
+  EXPECT_EQ(q->read_ahead(), 58u);
+  std::vector<std::string> rest = pop_all(*q, EventTime(5000));
+  ASSERT_EQ(rest.size(), 96u);
+  for (int i = 0; i < 96; ++i) EXPECT_EQ(rest[i], std::to_string(1004 + i) + ":s" + std::to_string(104 + i) + ":1");
+  EXPECT_EQ(q->pending(), 0);
+}
+
 TEST_F(TimerQueueTest, CountsStayExactBeyondATinyHeadAcrossCommitsAndReopen) {
   // Head capacity 1: nearly every schedule and cancel lands beyond the head and is counted on the
   // caller's word alone.
