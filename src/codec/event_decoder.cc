@@ -188,6 +188,58 @@ bool EventDecoder::strings_are_utf8(const journey::Event& e, DecodeFailure& fail
   return true;
 }
 
+namespace {
+
+// A little-endian scalar at `pos`, when the buffer holds all of it.
+template <typename T>
+bool read_at(std::span<const uint8_t> b, uint64_t pos, T& out) {
+  if (pos > b.size() || b.size() - pos < sizeof(T)) return false;
+  std::memcpy(&out, b.data() + pos, sizeof(T));
+  return true;
+}
+
+// Where the field with vtable offset `vt_field` of the table at `table` is: 0 when the table has
+// no such field, empty when the table cannot be read.
+std::optional<uint64_t> field_at(std::span<const uint8_t> b, uint64_t table, flatbuffers::voffset_t vt_field) {
+  int32_t to_vtable = 0;
+  if (!read_at(b, table, to_vtable)) return std::nullopt;
+  const int64_t vtable = static_cast<int64_t>(table) - to_vtable;
+  uint16_t vtable_size = 0;
+  if (vtable < 0 || !read_at(b, static_cast<uint64_t>(vtable), vtable_size)) return std::nullopt;
+  if (vt_field + sizeof(uint16_t) > vtable_size) return 0;  // written by an older schema
+  uint16_t offset = 0;
+  if (!read_at(b, static_cast<uint64_t>(vtable) + vt_field, offset)) return std::nullopt;
+  return offset == 0 ? 0 : table + offset;
+}
+
+}  // namespace
+
+std::optional<EventKind> peek_event_kind(std::span<const uint8_t> bytes, InputFormat format) {
+  if (format == InputFormat::kJson || (format == InputFormat::kAuto && detail::starts_like_json(bytes))) {
+    return std::nullopt;
+  }
+  uint32_t root = 0;
+  if (!read_at(bytes, 0, root)) return std::nullopt;
+  const std::optional<uint64_t> type_at = field_at(bytes, root, fb::Event::VT_BODY_TYPE);
+  uint8_t body_type = 0;
+  if (!type_at || *type_at == 0 || !read_at(bytes, *type_at, body_type)) return std::nullopt;
+  const auto body = static_cast<fb::EventBody>(body_type);
+  if (body == fb::EventBody::NONE || !enum_in_range(body)) return std::nullopt;
+  EventKind kind;
+  kind.type = static_cast<journey::EventType>(body_type - 1);
+  if (body != fb::EventBody::PageViewed) return kind;
+  const std::optional<uint64_t> body_at = field_at(bytes, root, fb::Event::VT_BODY);
+  uint32_t to_body = 0;
+  if (!body_at || *body_at == 0 || !read_at(bytes, *body_at, to_body)) return std::nullopt;
+  const std::optional<uint64_t> page_at = field_at(bytes, *body_at + to_body, fb::PageViewed::VT_PAGE_TYPE);
+  if (!page_at) return std::nullopt;
+  if (*page_at == 0) return kind;  // not written: the schema's default, other
+  int8_t page = 0;
+  if (!read_at(bytes, *page_at, page) || !enum_in_range(static_cast<fb::PageType>(page))) return std::nullopt;
+  kind.page_type = static_cast<journey::PageType>(page);
+  return kind;
+}
+
 bool EventDecoder::decode_json(std::span<const uint8_t> bytes, journey::Event& out,
                                DecodeFailure& failure) {
   if (!json_) json_ = std::make_unique<SchemaParser>(WireSchema::kEvents);

@@ -95,6 +95,18 @@ class EventDecoder {
   std::string scratch_text_;              // parser error / identifier found, reused
 };
 
+// What kind of event a message is, read from a FlatBuffer without verifying it: the body type
+// and, for a page view, the page type. Every read is bounds-checked, so any bytes are safe, but
+// the answer is a hint (the worker uses it to leave out of a batch's state reads the customers
+// of events that need no state); decode() still verifies and decides. Empty for JSON (as
+// `format` says or, for kAuto, as decode() would sniff it), and for a buffer too short or
+// malformed to tell or with an unknown body type.
+struct EventKind {
+  journey::EventType type = journey::EventType::kPageViewed;
+  journey::PageType page_type = journey::PageType::kOther;
+};
+std::optional<EventKind> peek_event_kind(std::span<const uint8_t> bytes, InputFormat format);
+
 // The reason for JSON input flatbuffers::Parser rejected: kSchemaMismatch when it is
 // well-formed JSON, else kMalformedJson.
 DecodeError classify_json_error(std::string_view rejected_text);

@@ -68,8 +68,29 @@ class JourneyEngine {
   JourneyEngine(const EngineConfig& config, const LocalTime& local_time);
 
   // Applies one validated event of `state`'s customer (event.customer_id). `frontier` is the
-  // partition frontier (event time); an event older than it is late (out.late) and still applied.
+  // partition frontier (event time); an event older than it is late (out.late, see is_late) and
+  // still applied.
   void on_event(CustomerState& state, const Event& event, EventTime frontier, Outcome& out);
+
+  // False when on_event would neither read nor change any state for `event` and decide nothing:
+  // a product view, a checkout start, or a view of a page other than a signup page, unless an
+  // enabled journey exits on its type. The caller may then skip the customer's state altogether
+  // (on_event would only have set out.late). About half of a shop's events are such views.
+  bool reads_state(const Event& event) const { return reads_state(event.type, event.page_type); }
+  bool reads_state(EventType type, PageType page_type) const {
+    if ((exit_event_mask_ & (uint32_t{1} << static_cast<unsigned>(type))) != 0) return true;
+    switch (type) {
+      case EventType::kProductViewed:
+      case EventType::kCheckoutStarted:
+        return false;
+      case EventType::kPageViewed:
+        return page_type == PageType::kSignup || page_type == PageType::kLoyaltySignup;
+      default:
+        return true;
+    }
+  }
+  // An event older than the partition frontier is late: counted, and still applied.
+  static bool is_late(const Event& event, EventTime frontier) { return event.timestamp < frontier; }
 
   // A pending timer is due (timer.due <= frontier). Decides, applies policies, emits or
   // suppresses, and schedules the next step.

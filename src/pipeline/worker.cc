@@ -170,6 +170,9 @@ void Worker::prefetch(std::span<const InputMessage> messages) {
   wait_for_reads();
   for (const InputMessage& m : messages) {
     if (m.key.empty() || m.key.size() > options_.decoder.max_customer_id_bytes) continue;
+    // A view no journey reacts to needs no state (process() skips it): nothing to read.
+    const std::optional<codec::EventKind> kind = codec::peek_event_kind(m.payload, m.format);
+    if (kind && !engine_.reads_state(kind->type, kind->page_type)) continue;
     if (Partition* p = find(m.partition)) {
       p->hints.emplace_back(reinterpret_cast<const char*>(m.key.data()), m.key.size());
     }
@@ -228,12 +231,17 @@ Status Worker::process(const InputMessage& message) {
   }
 
   const EventTime frontier_before = p->frontier;
-  auto state = p->cache.get(event.customer_id);
-  if (!state) return state.status();
-  outcome_.clear();
-  engine_.on_event(**state, event, frontier_before, outcome_);
-  if (outcome_.late) observer_.on_late_event();
-  if (Status s = apply(*p, event.customer_id, **state); !s) return s;
+  if (engine_.reads_state(event)) {
+    auto state = p->cache.get(event.customer_id);
+    if (!state) return state.status();
+    outcome_.clear();
+    engine_.on_event(**state, event, frontier_before, outcome_);
+    if (outcome_.late) observer_.on_late_event();
+    if (Status s = apply(*p, event.customer_id, **state); !s) return s;
+  } else if (JourneyEngine::is_late(event, frontier_before)) {
+    // A view no journey reacts to: no state to load or write.
+    observer_.on_late_event();
+  }
 
   p->max_event_time = std::max(p->max_event_time, event.timestamp);
   const EventTime frontier = advance_frontier(*p);

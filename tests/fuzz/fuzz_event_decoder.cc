@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary bytes as a FlatBuffers event and in auto-detect mode.
 // Property: decode() never crashes or reads out of bounds; it either yields a valid event or a
-// reason. Decoded events satisfy the validation invariants.
+// reason. Decoded events satisfy the validation invariants. peek_event_kind() never reads out of
+// bounds either, and agrees with every event decode() accepts.
 
 #include <cmath>
 #include <cstdint>
@@ -34,7 +35,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   beckon::codec::DecodeFailure failure;
   std::span<const uint8_t> bytes(data, size);
 
-  check(decoder.decode(bytes, beckon::codec::InputFormat::kFlatBuffers, ev, failure), ev, failure);
+  const bool ok = decoder.decode(bytes, beckon::codec::InputFormat::kFlatBuffers, ev, failure);
+  check(ok, ev, failure);
+  // The unverified peek is bounds-checked on any bytes, and on a valid event tells its kind.
+  const auto kind = beckon::codec::peek_event_kind(bytes, beckon::codec::InputFormat::kFlatBuffers);
+  if (ok && (!kind || kind->type != ev.type ||
+             (ev.type == beckon::journey::EventType::kPageViewed && kind->page_type != ev.page_type))) {
+    std::abort();
+  }
   check(decoder.decode(bytes, beckon::codec::InputFormat::kAuto, ev, failure), ev, failure);
 
   // The same bytes at an odd address take the aligned-copy path.

@@ -61,6 +61,72 @@ TEST(EventDecoder, RoundTripsEveryBodyTypeThroughFlatBuffers) {
   }
 }
 
+TEST(EventDecoder, PeekedKindIsTheDecodedOnesAndAnyPrefixIsSafe) {
+  EventDecoder d;
+  EventBuilder b;
+  std::vector<EventSpec> specs = one_event_of_each_type();
+  for (int page = 0; page <= static_cast<int>(journey::PageType::kOther); ++page) {
+    EventSpec view = specs[0];
+    ASSERT_EQ(view.type, EventType::kPageViewed);
+    view.page_type = static_cast<journey::PageType>(page);  // kOther is the default: not written
+    specs.push_back(view);
+  }
+  for (const EventSpec& spec : specs) {
+    for (bool identifier : {true, false}) {
+      const std::span<const uint8_t> built = b.build(spec, identifier);
+      const std::vector<uint8_t> bytes(built.begin(), built.end());
+      journey::Event ev;
+      DecodeFailure failure;
+      ASSERT_TRUE(d.decode(bytes, InputFormat::kFlatBuffers, ev, failure)) << failure.detail;
+      for (InputFormat f : {InputFormat::kFlatBuffers, InputFormat::kAuto}) {
+        const std::optional<EventKind> kind = peek_event_kind(bytes, f);
+        ASSERT_TRUE(kind.has_value()) << spec.event_id;
+        EXPECT_EQ(kind->type, ev.type) << spec.event_id;
+        if (ev.type == EventType::kPageViewed) EXPECT_EQ(kind->page_type, ev.page_type) << spec.event_id;
+      }
+      // A truncated buffer tells nothing or the truth, and is never read past its end (the
+      // copy has exactly the prefix's size, for the sanitizer builds).
+      for (size_t n = 0; n < bytes.size(); ++n) {
+        const std::vector<uint8_t> prefix(bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(n));
+        const std::optional<EventKind> kind = peek_event_kind(prefix, InputFormat::kFlatBuffers);
+        if (!kind) continue;
+        EXPECT_EQ(kind->type, ev.type) << spec.event_id << " cut at " << n;
+        if (ev.type == EventType::kPageViewed) EXPECT_EQ(kind->page_type, ev.page_type) << spec.event_id << " cut at " << n;
+      }
+    }
+    EXPECT_FALSE(peek_event_kind(bytes_of(event_spec_to_json(spec)), InputFormat::kJson).has_value());
+    EXPECT_FALSE(peek_event_kind(bytes_of(event_spec_to_json(spec)), InputFormat::kAuto).has_value());
+  }
+}
+
+TEST(EventDecoder, PeekSaysNothingOfAnUnknownBodyTypeOrPageType) {
+  EventBuilder b;
+  EventSpec view = one_event_of_each_type()[0];
+  view.page_type = journey::PageType::kSignup;
+  const std::span<const uint8_t> built = b.build(view);
+  std::vector<uint8_t> bytes(built.begin(), built.end());
+  ASSERT_TRUE(peek_event_kind(bytes, InputFormat::kFlatBuffers).has_value());
+  // Generated tables derive privately from flatbuffers::Table, which has the field lookup.
+  const fb::Event* ev = fb::GetEvent(bytes.data());
+  auto field_at = [&](const void* table, flatbuffers::voffset_t field) {
+    return static_cast<size_t>(reinterpret_cast<const flatbuffers::Table*>(table)->GetAddressOf(field) - bytes.data());
+  };
+  const size_t body_type_at = field_at(ev, fb::Event::VT_BODY_TYPE);
+  const size_t page_type_at = field_at(ev->body_as_PageViewed(), fb::PageViewed::VT_PAGE_TYPE);
+  ASSERT_EQ(bytes[page_type_at], static_cast<uint8_t>(fb::PageType::signup));
+
+  bytes[body_type_at] = 200;
+  EXPECT_FALSE(peek_event_kind(bytes, InputFormat::kFlatBuffers).has_value());
+  bytes[body_type_at] = 0;  // NONE
+  EXPECT_FALSE(peek_event_kind(bytes, InputFormat::kFlatBuffers).has_value());
+  bytes[body_type_at] = static_cast<uint8_t>(fb::EventBody::PageViewed);
+  bytes[page_type_at] = 100;
+  EXPECT_FALSE(peek_event_kind(bytes, InputFormat::kFlatBuffers).has_value());
+
+  const std::vector<uint8_t> noise = {4, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3};
+  EXPECT_FALSE(peek_event_kind(noise, InputFormat::kFlatBuffers).has_value());
+}
+
 TEST(EventDecoder, RoundTripsEveryBodyTypeThroughJson) {
   EventDecoder d;
   for (const auto& spec : one_event_of_each_type()) {

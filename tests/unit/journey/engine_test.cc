@@ -129,6 +129,57 @@ TEST(LateEvent, LateEventFlagged) {
   EXPECT_EQ(h.state.orders.order_count, 1);
 }
 
+// The events reads_state() lets a worker skip (views no journey reacts to) change nothing and
+// decide nothing, for a customer in the middle of every journey; every other event may.
+TEST(ReadsState, EventsItSkipsChangeNothing) {
+  EngineConfig c = default_engine_config();
+  c.policies.consent_default_granted = true;
+  Harness h(c, "shopper-9");
+  auto cart = h.items({line("LIP-01", 2, 19.5, "makeup")});
+  h.event(page_viewed(kNoon - kDay, PageType::kSignup));
+  h.event(order_placed(kNoon - 20 * kHour, "o1", cart, 39));
+  h.event(order_shipped(kNoon - 19 * kHour, "o1", "DHL", kNoon + 3 * kDay));
+  h.event(cart_updated(kNoon, cart));
+  ASSERT_GE(h.state.pending.size(), 3u) << "signup, cart, replenishment and shipping timers";
+
+  FixedOffsetLocalTime utc;
+  JourneyEngine engine(c, utc);
+  int skipped = 0;
+  for (int t = 0; t < kEventTypeCount; ++t) {
+    for (int page = 0; page <= static_cast<int>(PageType::kOther); ++page) {
+      Event e = make_event(static_cast<EventType>(t), kNoon + kMinute);
+      e.page_type = static_cast<PageType>(page);
+      const bool views = e.type == EventType::kProductViewed || e.type == EventType::kCheckoutStarted ||
+                         (e.type == EventType::kPageViewed && e.page_type != PageType::kSignup &&
+                          e.page_type != PageType::kLoyaltySignup);
+      EXPECT_EQ(engine.reads_state(e), !views) << to_string(e.type) << " page " << page;
+      if (engine.reads_state(e)) continue;
+      ++skipped;
+      e.customer_id = "shopper-9";
+      CustomerState state = h.state;
+      Outcome out;
+      engine.on_event(state, e, kNoon, out);
+      EXPECT_EQ(state, h.state) << to_string(e.type);
+      EXPECT_FALSE(out.state_changed || out.erase_customer || out.late || out.deferred != 0);
+      EXPECT_TRUE(out.scheduled.empty() && out.cancelled.empty() && out.actions.empty() && out.held_out.empty() &&
+                  out.suppressions.empty());
+    }
+  }
+  EXPECT_EQ(skipped, 2 * 8 + 6);  // product views and checkout starts of any page type, six page types
+
+  // A journey that exits on product views makes them read state: they end its instance.
+  journey_of(c, Trigger::kCartAbandonment).exit_on.push_back(EventType::kProductViewed);
+  JourneyEngine exiting(c, utc);
+  Event view = make_event(EventType::kProductViewed, kNoon + kMinute);
+  view.customer_id = "shopper-9";
+  ASSERT_TRUE(exiting.reads_state(view));
+  CustomerState state = h.state;
+  Outcome out;
+  exiting.on_event(state, view, kNoon, out);
+  EXPECT_TRUE(out.state_changed);
+  EXPECT_FALSE(out.cancelled.empty());
+}
+
 // A mixed sequence of every event type, applied twice from scratch, yields identical outcomes
 // and identical state.
 TEST(Determinism, SameEventsSameOutcomes) {

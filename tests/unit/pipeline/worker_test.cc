@@ -83,12 +83,13 @@ class FakeSink final : public ActionSink {
 
 class CountingObserver final : public WorkerObserver {
  public:
+  void on_consumed(journey::EventType) override { ++consumed; }
   void on_late_event() override { ++late; }
   void on_clamped_event() override { ++clamped; }
   void on_commit_failed() override { ++commit_failures; }
   void on_timer_fired(journey::Trigger, Millis) override { ++fired; }
   void on_stale_timer(journey::Trigger) override { ++stale; }
-  int late = 0, clamped = 0, commit_failures = 0, fired = 0, stale = 0;
+  int consumed = 0, late = 0, clamped = 0, commit_failures = 0, fired = 0, stale = 0;
 };
 
 class WorkerTest : public ::testing::Test {
@@ -192,6 +193,26 @@ class WorkerTest : public ::testing::Test {
     return c;
   }
   void cart(const std::string& customer, int64_t at) { feed(cart_spec(customer, at)); }
+  // 0: a product view, 1: a checkout start, 2: a view of a product page.
+  codec::EventSpec view_spec(int kind, const std::string& customer, int64_t at) {
+    if (kind == 0) {
+      auto v = spec(EventType::kProductViewed, customer, at);
+      v.sku = "LIP-01";
+      v.category = "makeup";
+      v.price = 19.5;
+      return v;
+    }
+    if (kind == 1) {
+      auto v = spec(EventType::kCheckoutStarted, customer, at);
+      v.amount = 19.5;
+      v.currency = "EUR";
+      return v;
+    }
+    auto v = spec(EventType::kPageViewed, customer, at);
+    v.url = "https://shop.example/p/lip-01";
+    v.page_type = journey::PageType::kProduct;
+    return v;
+  }
   void order(const std::string& customer, int64_t at) {
     auto o = spec(EventType::kOrderPlaced, customer, at);
     o.order_id = "o-" + customer;
@@ -480,6 +501,34 @@ TEST_F(WorkerTest, ReadAheadCountersArePublishedAtTheCommit) {
   EXPECT_EQ(worker_->stats().read_ahead_worker_reads.load(), n.owner_reads);
   EXPECT_EQ(worker_->stats().read_ahead_waits.load(), n.read_waits);
   EXPECT_EQ(actions_for("c0", journey::Trigger::kCartAbandonment), 0) << "nothing due yet";
+}
+
+TEST_F(WorkerTest, ViewsNoJourneyReactsToReadNoState) {
+  for (int i = 0; i < 8; ++i) profile("c" + std::to_string(i), kT0);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  restart();
+  // Product views, checkout starts and plain page views of c0..c5; a cart of c6; a view of the
+  // signup page of c7, which starts a signup journey.
+  std::vector<codec::EventSpec> batch;
+  for (int i = 0; i < 6; ++i) batch.push_back(view_spec(i % 3, "c" + std::to_string(i), kT0 + 1000));
+  batch.push_back(cart_spec("c6", kT0 + 1000));
+  auto signup_page = view_spec(2, "c7", kT0 + 1000);
+  signup_page.page_type = journey::PageType::kSignup;
+  batch.push_back(signup_page);
+  feed_batch(batch);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  const Worker::CacheCounts n = worker_->cache_counts();
+  EXPECT_EQ(n.loads, 2u) << "only c6 and c7 were read from the store";
+  EXPECT_EQ(n.misses + n.hits, 2u);
+  EXPECT_EQ(worker_->cached_customers(), 2u);
+  EXPECT_EQ(observer_.consumed, 8 + 8) << "every view is still consumed (after the 8 profiles)";
+
+  // A late view is still counted late, with no state read.
+  clock_.set(WallTime(kT0 + kHour));
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  feed(view_spec(0, "c0", kT0));
+  EXPECT_EQ(observer_.late, 1);
+  EXPECT_EQ(worker_->cache_counts().loads, 2u);
 }
 
 TEST_F(WorkerTest, RestartResumesStateAndDurableTimers) {
