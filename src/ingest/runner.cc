@@ -263,13 +263,16 @@ void Runner::worker_loop(WorkerSlot& slot) {
       if (more > 0) n += more;
     }
     std::lock_guard lock(slot.mu);
-    // The keys of the batch (customer ids) let the worker load the state it lacks in one read.
+    // The keys of the batch (customer ids) let the worker load the state it lacks in one read;
+    // the payloads let it leave out the customers of events that need no state.
     hints.clear();
     for (ssize_t i = 0; i < n; ++i) {
       const rd_kafka_message_t* m = batch[static_cast<size_t>(i)];
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->key_len > 0) {
         hints.push_back(pipeline::InputMessage{{}, PartitionId(m->partition), Offset(m->offset),
-                                               {static_cast<const uint8_t*>(m->key), m->key_len}, {}});
+                                               {static_cast<const uint8_t*>(m->key), m->key_len},
+                                               {static_cast<const uint8_t*>(m->payload), m->len},
+                                               format_of(rd_kafka_topic_name(m->rkt))});
       }
     }
     slot.worker->prefetch(hints);

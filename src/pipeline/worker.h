@@ -87,9 +87,11 @@ class Worker {
   // message keys (input topics are keyed by customer id), in batched store reads. With
   // WorkerOptions::read_ahead the reads run on the worker's read thread (beckon-read-N), in
   // message order; process() reads a customer the read thread has not reached yet itself and
-  // waits only for one it is reading. Else they are done before this returns. A hint only: the process() calls that follow do the work, and a key
-  // that is not the event's customer costs nothing but a read. Call it before processing the
-  // batch.
+  // waits only for one it is reading. Else they are done before this returns. Messages whose
+  // payload (and format) codec::peek_event_kind says are events that need no state are left
+  // out; a message without its payload is read. A hint only: the process() calls that follow
+  // do the work, and a key that is not the event's customer costs nothing but a read. Call it
+  // before processing the batch.
   void prefetch(std::span<const InputMessage> messages);
   // Decodes, applies and records one message. Bad input is dead-lettered and counted, never an
   // error; a non-ok Status means the worker cannot continue (sink or store failure).
