@@ -82,7 +82,9 @@ TEST(EventDecoder, PeekedKindIsTheDecodedOnesAndAnyPrefixIsSafe) {
         const std::optional<EventKind> kind = peek_event_kind(bytes, f);
         ASSERT_TRUE(kind.has_value()) << spec.event_id;
         EXPECT_EQ(kind->type, ev.type) << spec.event_id;
-        if (ev.type == EventType::kPageViewed) EXPECT_EQ(kind->page_type, ev.page_type) << spec.event_id;
+        if (ev.type == EventType::kPageViewed) {
+          EXPECT_EQ(kind->page_type, ev.page_type) << spec.event_id;
+        }
       }
       // A truncated buffer tells nothing or the truth, and is never read past its end (the
       // copy has exactly the prefix's size, for the sanitizer builds).
@@ -91,7 +93,9 @@ TEST(EventDecoder, PeekedKindIsTheDecodedOnesAndAnyPrefixIsSafe) {
         const std::optional<EventKind> kind = peek_event_kind(prefix, InputFormat::kFlatBuffers);
         if (!kind) continue;
         EXPECT_EQ(kind->type, ev.type) << spec.event_id << " cut at " << n;
-        if (ev.type == EventType::kPageViewed) EXPECT_EQ(kind->page_type, ev.page_type) << spec.event_id << " cut at " << n;
+        if (ev.type == EventType::kPageViewed) {
+          EXPECT_EQ(kind->page_type, ev.page_type) << spec.event_id << " cut at " << n;
+        }
       }
     }
     EXPECT_FALSE(peek_event_kind(bytes_of(event_spec_to_json(spec)), InputFormat::kJson).has_value());
