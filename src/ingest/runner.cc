@@ -20,10 +20,10 @@ struct Runner::WorkerSlot {
   // map lookup per message. Reset whenever positions lose an element.
   std::map<std::pair<std::string, int32_t>, int64_t>::iterator last_position = positions.end();
 
-  void set_position(const char* topic, int32_t partition, int64_t next) {
+  void set_position(std::string_view topic, int32_t partition, int64_t next) {
     if (last_position == positions.end() || last_position->first.second != partition ||
         last_position->first.first != topic) {
-      last_position = positions.try_emplace({topic, partition}, next).first;
+      last_position = positions.try_emplace({std::string(topic), partition}, next).first;
     }
     last_position->second = next;
   }
@@ -233,24 +233,28 @@ void Runner::update_caught_up(WorkerSlot& slot) {
   }
 }
 
-Status Runner::dispatch(WorkerSlot& slot, const rd_kafka_message_t& msg) {
+pipeline::InputMessage Runner::input_of(const rd_kafka_message_t& msg) const {
+  const char* topic = rd_kafka_topic_name(msg.rkt);
+  return pipeline::InputMessage{topic,
+                                PartitionId(msg.partition),
+                                Offset(msg.offset),
+                                {static_cast<const uint8_t*>(msg.key), msg.key_len},
+                                {static_cast<const uint8_t*>(msg.payload), msg.len},
+                                format_of(topic)};
+}
+
+Status Runner::dispatch(WorkerSlot& slot, const pipeline::InputMessage& in) {
   // A message of a partition this worker no longer owns is left to its new owner, which replays
   // it from the stored offsets.
-  if (!slot.worker->owns(PartitionId(msg.partition))) return Status::ok();
-  const char* topic = rd_kafka_topic_name(msg.rkt);
-  pipeline::InputMessage in{topic,
-                            PartitionId(msg.partition),
-                            Offset(msg.offset),
-                            {static_cast<const uint8_t*>(msg.key), msg.key_len},
-                            {static_cast<const uint8_t*>(msg.payload), msg.len},
-                            format_of(topic)};
+  if (!slot.worker->owns(in.partition)) return Status::ok();
   Status status = slot.worker->process(in);
-  slot.set_position(topic, msg.partition, msg.offset + 1);
+  slot.set_position(in.topic, in.partition.value(), in.offset.value() + 1);
   return status;
 }
 
 void Runner::worker_loop(WorkerSlot& slot) {
   std::vector<rd_kafka_message_t*> batch(static_cast<size_t>(options_.batch_size));
+  std::vector<pipeline::InputMessage> inputs(batch.size());  // of batch[i], when it holds a message
   std::vector<pipeline::InputMessage> hints;
   hints.reserve(batch.size());
   Millis timeout = options_.poll_timeout;
@@ -268,12 +272,9 @@ void Runner::worker_loop(WorkerSlot& slot) {
     hints.clear();
     for (ssize_t i = 0; i < n; ++i) {
       const rd_kafka_message_t* m = batch[static_cast<size_t>(i)];
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->key_len > 0) {
-        hints.push_back(pipeline::InputMessage{{}, PartitionId(m->partition), Offset(m->offset),
-                                               {static_cast<const uint8_t*>(m->key), m->key_len},
-                                               {static_cast<const uint8_t*>(m->payload), m->len},
-                                               format_of(rd_kafka_topic_name(m->rkt))});
-      }
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      inputs[static_cast<size_t>(i)] = input_of(*m);
+      if (m->key_len > 0) hints.push_back(inputs[static_cast<size_t>(i)]);
     }
     slot.worker->prefetch(hints);
     Status status;
@@ -290,7 +291,7 @@ void Runner::worker_loop(WorkerSlot& slot) {
         else spdlog::warn("consume {}[{}]: {}", topic, msg->partition, rd_kafka_err2str(msg->err));
         continue;
       }
-      status = dispatch(slot, *msg);
+      status = dispatch(slot, inputs[static_cast<size_t>(i)]);
     }
     if (status.is_ok()) {
       update_caught_up(slot);
@@ -375,7 +376,7 @@ Status Runner::run() {
     // in a race at assignment; dispatch it to its owner in order.
     WorkerSlot& slot = *slots_[static_cast<size_t>(msg->partition) % slots_.size()];
     std::lock_guard lock(slot.mu);
-    if (Status s = dispatch(slot, *msg); !s) fail(s);
+    if (Status s = dispatch(slot, input_of(*msg)); !s) fail(s);
     slot.worker->end_batch();
   }
 

@@ -74,8 +74,10 @@ class Runner {
   // Tells the consumer group about offsets made durable; a failed commit stops the runner.
   Status publish_commit(const Result<std::vector<pipeline::CommittedOffset>>& committed);
   void update_caught_up(WorkerSlot& slot);
+  // A consumed message as the worker takes it (its topic's format resolved).
+  pipeline::InputMessage input_of(const rd_kafka_message_t& msg) const;
   // Hands one consumed message to its worker (slot lock held) and records its position.
-  Status dispatch(WorkerSlot& slot, const rd_kafka_message_t& msg);
+  Status dispatch(WorkerSlot& slot, const pipeline::InputMessage& in);
   void fail(Status status);
   codec::InputFormat format_of(std::string_view topic) const;
 
