@@ -170,7 +170,9 @@ ts("Commit bytes / s", [(f'sum by (instance) (rate(beckon_commit_bytes_sum{{{SEL
 ts("State cache hit ratio", [(f'sum by (instance) (rate(beckon_state_cache_hits_total{{{SEL}}}[{R}])) / '
                               f'(sum by (instance) (rate(beckon_state_cache_hits_total{{{SEL}}}[{R}])) + '
                               f'sum by (instance) (rate(beckon_state_cache_misses_total{{{SEL}}}[{R}])))', "{{instance}}")],
-   unit="percentunit")
+   unit="percentunit",
+   desc="Of the events that need the customer's state; views no journey reacts to make no lookup. "
+        "A low ratio with few misses per second is harmless: watch the misses.")
 ts("State cache entries", [(f'beckon_state_cache_entries{{{SEL}}}', "{{instance}}")])
 ts("Read-ahead: misses the worker read itself or waited for", [
     (f'sum by (instance) (rate(beckon_state_read_ahead_worker_reads_total{{{SEL}}}[{R}])) / '
