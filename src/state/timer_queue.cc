@@ -271,60 +271,56 @@ void TimerQueue::cancel(std::string_view customer, uint64_t id, EventTime due) {
 
 Status TimerQueue::refill() {
   if (bound_kind_ == Bound::kAll) return Status::ok();
-  const size_t limit = head_capacity_;
-  std::vector<Key> scanned;
-  bool exhausted = false;  // nothing in the store beyond what `scanned` ends with
-  if (spill_pos_ < spill_.size()) {
-    // The continuation of the last store scan: store keys just past the bound, as of that scan
-    // (commits and trims since then cleared it).
-    const size_t n = std::min(limit, spill_.size() - spill_pos_);
-    scanned.assign(std::make_move_iterator(spill_.begin() + static_cast<ptrdiff_t>(spill_pos_)),
-                   std::make_move_iterator(spill_.begin() + static_cast<ptrdiff_t>(spill_pos_ + n)));
-    spill_pos_ += n;
-    exhausted = spill_pos_ == spill_.size() && spill_exhausted_;
-  } else {
-    // A store scan reads several heads' worth: a bucket of the store holding many timers (all
-    // due at the same time, say) is then read once per kScanHeads refills, not once per refill.
-    const size_t scan_limit = limit * kScanHeads;
-    std::vector<Key> all;
-    all.reserve(std::min<size_t>(scan_limit, 1024));
-    auto collect = [&all](EventTime due, std::string_view customer, uint64_t id) {
-      all.push_back(Key{due, std::string(customer), id});
+  if (spill_pos_ == spill_len_) {
+    // The read-ahead is used up: scan the store past the bound. A scan reads several heads'
+    // worth: a bucket of the store holding many timers (all due at the same time, say) is then
+    // read once per kScanHeads refills, not once per refill. The keys go into the read-ahead's
+    // elements, whose customer id buffers are reused.
+    const size_t scan_limit = head_capacity_ * kScanHeads;
+    drop_spill();
+    auto collect = [this](EventTime due, std::string_view customer, uint64_t id) {
+      if (spill_len_ == spill_.size()) spill_.emplace_back();
+      Key& k = spill_[spill_len_++];
+      k.due = due;
+      k.customer.assign(customer);
+      k.id = id;
     };
     Status s = bound_kind_ == Bound::kNone
                    ? store_.scan_timers(partition_, EventTime::min(), scan_limit, collect)
                    : store_.scan_timers_from(partition_, bound_.due, bound_.customer, bound_.id,
                                              bound_kind_ == Bound::kBefore, scan_limit, collect);
     if (!s.is_ok()) {
+      drop_spill();
       if (error_.is_ok()) error_ = s;
       return s;
     }
-    const bool scan_exhausted = all.size() < scan_limit;
-    const size_t n = std::min(limit, all.size());
-    spill_.assign(std::make_move_iterator(all.begin() + static_cast<ptrdiff_t>(n)), std::make_move_iterator(all.end()));
-    spill_pos_ = 0;
-    spill_exhausted_ = scan_exhausted;
-    all.resize(n);
-    scanned = std::move(all);
-    exhausted = scan_exhausted && spill_.empty();
+    spill_exhausted_ = spill_len_ < scan_limit;
   }
+  // This refill's share of the read-ahead: the next head's worth of store keys past the bound.
+  const Key* const scanned = spill_.data() + spill_pos_;
+  const size_t n = std::min(head_capacity_, spill_len_ - spill_pos_);
+  const size_t scanned_from = spill_pos_;
+  spill_pos_ += n;
+  // Nothing in the store beyond what `scanned` ends with.
+  const bool exhausted = spill_pos_ == spill_len_ && spill_exhausted_;
 
   // The pending keys in (old bound, new bound]: the scanned ones not cancelled in this batch,
   // and the uncommitted puts (the changes are unordered: filtered, not sorted). A scanned key
   // with a change is taken from the change table or not at all, so none comes twice (a put in
   // a batch in flight may already be in the store).
-  Key new_bound = exhausted || scanned.empty() ? Key{} : scanned.back();
+  const Key* new_bound = exhausted || n == 0 ? nullptr : &scanned[n - 1];
   incoming_.clear();
-  for (const Key& k : scanned) {
-    if (changes_.size() != 0 && changes_.find(k.view(), ChangeTable::hash(k.view())) != nullptr) continue;
-    incoming_.push_back(&k);
+  for (size_t i = 0; i < n; ++i) {
+    const KeyView k = scanned[i].view();
+    if (changes_.size() != 0 && changes_.find(k, ChangeTable::hash(k)) != nullptr) continue;
+    incoming_.push_back(&scanned[i]);
   }
   for (const ChangeTable::Entry& c : changes_) {
     if (!c.change.put) continue;
     const KeyView k = c.key.view();
     if (bound_kind_ == Bound::kBefore && Less::less(k, bound_.view())) continue;
     if (bound_kind_ == Bound::kThrough && !Less::less(bound_.view(), k)) continue;
-    if (!exhausted && Less::less(new_bound.view(), k)) continue;
+    if (new_bound != nullptr && Less::less(new_bound->view(), k)) continue;
     incoming_.push_back(&c.key);
   }
   // Only the soonest of them fit. After a burst of schedules the uncommitted puts below the
@@ -344,26 +340,30 @@ Status TimerQueue::refill() {
   // Above every key of the head (all of them are within the old bound): each goes at the end.
   std::sort(incoming_.begin(), incoming_.end(), less);
   for (const Key* k : incoming_) head_insert(head_.end(), k->view());
+  incoming_.clear();
   if (overflow) {
-    // The scanned keys from the new bound on go back in front of the read-ahead, which
-    // continues right after them: the next refill takes them from there instead of scanning
-    // the store again. All of them, changed or not: like the rest of the read-ahead they are
-    // the store's keys, and the change table is applied when they are taken.
-    std::vector<Key> ahead;
-    ahead.reserve(scanned.size() + spill_.size() - spill_pos_);
-    for (Key& k : scanned) {
-      if (!Less::less(k.view(), bound_.view())) ahead.push_back(std::move(k));
-    }
-    for (size_t i = spill_pos_; i < spill_.size(); ++i) ahead.push_back(std::move(spill_[i]));
-    spill_ = std::move(ahead);
-    spill_pos_ = 0;
+    // The scanned keys from the new bound on stay in the read-ahead, which continues right
+    // after them: the next refill takes them from there instead of scanning the store again.
+    // All of them, changed or not: like the rest of the read-ahead they are the store's keys,
+    // and the change table is applied when they are taken.
+    spill_pos_ = static_cast<size_t>(
+        std::lower_bound(spill_.begin() + static_cast<ptrdiff_t>(scanned_from),
+                         spill_.begin() + static_cast<ptrdiff_t>(scanned_from + n), bound_.view(),
+                         [](const Key& a, const KeyView& b) { return Less::less(a.view(), b); }) -
+        spill_.begin());
     bound_kind_ = Bound::kBefore;
   } else if (exhausted) {
     bound_kind_ = Bound::kAll;
     bound_ = Key{};
   } else {
     bound_kind_ = Bound::kThrough;
-    bound_ = std::move(new_bound);
+    if (new_bound != nullptr) {
+      bound_.due = new_bound->due;
+      bound_.customer.assign(new_bound->customer);
+      bound_.id = new_bound->id;
+    } else {
+      bound_ = Key{};
+    }
   }
   trim_head();
   return Status::ok();

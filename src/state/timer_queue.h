@@ -35,8 +35,9 @@ struct DueTimer {
 // boundary, which reads up to kScanHeads heads' worth and keeps what the head does not take for
 // the next refills (until a commit), so at most (1 + kScanHeads) * head_capacity timers are in
 // memory. A refill takes only the soonest keys that fit, from the scan and the uncommitted puts
-// together; the stored keys it read and had no room for stay read ahead. Nothing ever scans all
-// customers.
+// together; the stored keys it read and had no room for stay read ahead. The read-ahead is
+// consumed in place, and its buffer (customer ids included) is reused by the next scan rather
+// than allocated per key. Nothing ever scans all customers.
 //
 // Contract: schedule() of a timer that is already pending, or cancel() of one that is not, is
 // the caller's error outside the in-memory head; inside the head range the queue still detects
@@ -102,7 +103,7 @@ class TimerQueue {
   size_t head_size() const { return head_.size(); }
   size_t uncommitted_changes() const { return changes_.size(); }
   // Store keys read ahead by the last refill and not yet taken into the head (tests).
-  size_t read_ahead() const { return spill_.size() - spill_pos_; }
+  size_t read_ahead() const { return spill_len_ - spill_pos_; }
   PartitionId partition() const { return partition_; }
 
  private:
@@ -199,7 +200,7 @@ class TimerQueue {
   Status refill();
   Status ensure_head();
   void drop_spill() {
-    spill_.clear();
+    spill_len_ = 0;
     spill_pos_ = 0;
     spill_exhausted_ = false;
   }
@@ -212,15 +213,17 @@ class TimerQueue {
   Bound bound_kind_ = Bound::kNone;
   Key bound_{};
   ChangeTable changes_;  // uncommitted puts/deletes relative to the store
-  // Store keys just past bound_, in order, from the last store scan: [spill_pos_, size) are
-  // still to come; spill_exhausted_ when that scan reached the end of the partition. Valid until
+  // Store keys just past bound_, in order, from the last store scan: [spill_pos_, spill_len_)
+  // are still to come; spill_exhausted_ when that scan reached the end of the partition. The
+  // elements past spill_len_ only keep their customer id buffers for the next scan. Valid until
   // the store's timers or the bound change otherwise (open, trim_head and a commit that wrote
   // timer changes clear it).
   std::vector<Key> spill_;
+  size_t spill_len_ = 0;
   size_t spill_pos_ = 0;
   bool spill_exhausted_ = false;
   std::vector<const ChangeTable::Entry*> flush_order_;  // scratch of flush_to
-  std::vector<const Key*> incoming_;                    // scratch of refill
+  std::vector<const Key*> incoming_;                    // scratch of refill (empty between refills)
   uint64_t version_ = 0;
   uint64_t flushed_version_ = 0;
   bool flushed_ = false;
