@@ -353,15 +353,18 @@ Status Worker::begin_commit(std::optional<Millis> flush_timeout) {
   batch.clear();
   flight_.offsets.clear();
   flight_.caches.clear();
+  flight_.timers.clear();
   for (auto& [_, p] : partitions_) {
     // The customers' puts are encoded on the commit thread (StateCache::encode_flush), except
-    // those this thread touches first.
+    // those this thread touches first; so are the timer changes, sorted there (this thread
+    // copies them).
     p->cache.cut_flush();
     flight_.caches.push_back(&p->cache);
-    if (Status s = p->timers.flush_to(batch); !s) {
+    if (Status s = p->timers.cut_flush(); !s) {
       observer_.on_commit_failed();
       return s;
     }
+    flight_.timers.push_back(&p->timers);
     for (const auto& [topic, next] : p->next_offsets) {
       batch.put_offset(p->id, topic, next);
       flight_.offsets.push_back({topic, p->id, next});
@@ -374,8 +377,11 @@ Status Worker::begin_commit(std::optional<Millis> flush_timeout) {
   flush_deadline_ms_.store(steady_ms() + timeout.count(), std::memory_order_relaxed);
   last_commit_ = clock_.now();
   committer_.start([this, sealed] {
-    // Revoking waits for this job, so the caches (and their partitions) outlive it.
+    // Revoking waits for this job, so the caches and timer queues (and their partitions)
+    // outlive it. The caches first: the worker encodes the cut entries it touches before this
+    // thread gets to them, while the timers' cut is this thread's alone.
     for (auto* cache : flight_.caches) cache->encode_flush(*batch_);
+    for (auto* timers : flight_.timers) timers->encode_flush(*batch_);
     flight_.bytes = batch_->bytes();
     flight_.entries = batch_->count();
     if (Status s = wait_for_acknowledgements(sealed); !s) return s;

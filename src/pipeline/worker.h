@@ -204,6 +204,7 @@ class Worker {
   struct Flight {
     std::vector<CommittedOffset> offsets;
     std::vector<state::StateCache<journey::CustomerState, journey::CustomerStateCodec>*> caches;
+    std::vector<state::TimerQueue*> timers;
     std::chrono::steady_clock::time_point started;
     std::chrono::steady_clock::time_point written;  // set by the commit thread
     size_t bytes = 0;

@@ -154,6 +154,25 @@ inline std::string timer_key(EventTime due, std::string_view customer, uint64_t 
   append_timer_key(out, due, customer, id);
   return out;
 }
+// The first 24 bytes of a timer key (due time, customer id length, the id's first 14 bytes,
+// zero-padded) as three numbers: two keys whose prefixes differ are in the order of their
+// prefixes; equal prefixes need the rest of the keys. Sorts on it read no customer id.
+struct TimerKeyPrefix {
+  uint64_t due = 0;
+  uint64_t customer0 = 0;  // length (16 bits), then bytes 0-5
+  uint64_t customer1 = 0;  // bytes 6-13
+  auto operator<=>(const TimerKeyPrefix&) const = default;
+};
+inline TimerKeyPrefix timer_key_prefix(EventTime due, std::string_view customer) {
+  if (customer.size() > kMaxTimerCustomerBytes) customer = customer.substr(0, kMaxTimerCustomerBytes);
+  auto bytes = [customer](size_t from, size_t n) {
+    uint64_t v = 0;
+    for (size_t i = from; i < from + n; ++i) v = (v << 8) | (i < customer.size() ? static_cast<unsigned char>(customer[i]) : 0u);
+    return v;
+  };
+  return TimerKeyPrefix{due_bits(due), (static_cast<uint64_t>(customer.size()) << 48) | bytes(0, 6), bytes(6, 8)};
+}
+
 // The smallest timer key with due time >= `due`.
 inline std::string timer_seek_key(EventTime due) {
   std::string out;

@@ -405,38 +405,59 @@ std::optional<EventTime> TimerQueue::next_due() {
 }
 
 Status TimerQueue::flush_to(CommitBatch& batch) {
+  if (Status s = cut_flush(); !s) return s;
+  encode_flush(batch);
+  return Status::ok();
+}
+
+Status TimerQueue::cut_flush() {
   if (!error_.is_ok()) return error_;
-  // The store wants its writes in key order; the change table has none, so sort at flush.
-  flush_order_.clear();
-  flush_order_.reserve(changes_.size());
+  // A sequential copy: the sort by key and the writes are left to encode_flush().
+  cut_len_ = 0;
   for (ChangeTable::Entry& c : changes_) {
     c.change.flushed_put = c.change.put;
     c.change.in_flush = true;
-    flush_order_.push_back(&c);
+    if (cut_len_ == cut_.size()) cut_.emplace_back();
+    CutRecord& r = cut_[cut_len_++];
+    r.key.due = c.key.due;
+    r.key.customer.assign(c.key.customer);
+    r.key.id = c.key.id;
+    r.put = c.change.put;
   }
-  std::sort(flush_order_.begin(), flush_order_.end(),
-            [](const ChangeTable::Entry* a, const ChangeTable::Entry* b) {
-              return Less::less(a->key.view(), b->key.view());
-            });
-  for (const ChangeTable::Entry* c : flush_order_) {
-    const Key& k = c->key;
-    if (c->change.put) {
-      batch.put_timer(partition_, k.due, k.customer, k.id);
-    } else {
-      batch.delete_timer(partition_, k.due, k.customer, k.id);
-    }
-  }
-  flush_order_.clear();
-  std::string counts;
+  cut_counts_.clear();
   for (size_t c = 0; c < kTimerClasses; ++c) {
-    if (c) counts.push_back(',');
-    counts += std::to_string(pending_by_class_[c]);
+    if (c) cut_counts_.push_back(',');
+    cut_counts_ += std::to_string(pending_by_class_[c]);
   }
-  batch.put_meta(partition_, kPendingMetaKey, counts);
   flushed_version_ = version_;
   flushed_ = true;
   flushed_changes_ = changes_.size() != 0;
   return Status::ok();
+}
+
+void TimerQueue::encode_flush(CommitBatch& batch) {
+  // The store wants its writes in key order (a bucket's records then need no sort when it is
+  // read or compacted); the change table has none, so sort here, on the keys' prefixes unless
+  // two customer ids of one length share their first 14 bytes.
+  cut_order_.clear();
+  cut_order_.reserve(cut_len_);
+  for (size_t i = 0; i < cut_len_; ++i) {
+    const Key& k = cut_[i].key;
+    cut_order_.push_back(CutOrder{keys::timer_key_prefix(k.due, k.customer), static_cast<uint32_t>(i)});
+  }
+  std::sort(cut_order_.begin(), cut_order_.end(), [this](const CutOrder& a, const CutOrder& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return Less::less(cut_[a.record].key.view(), cut_[b.record].key.view());
+  });
+  for (const CutOrder& o : cut_order_) {
+    const CutRecord& r = cut_[o.record];
+    if (r.put) {
+      batch.put_timer(partition_, r.key.due, r.key.customer, r.key.id);
+    } else {
+      batch.delete_timer(partition_, r.key.due, r.key.customer, r.key.id);
+    }
+  }
+  batch.put_meta(partition_, kPendingMetaKey, cut_counts_);
 }
 
 void TimerQueue::on_committed() {

@@ -12,6 +12,7 @@
 
 #include "core/status.h"
 #include "core/types.h"
+#include "state/keys.h"
 #include "state/store.h"
 
 namespace beckon::state {
@@ -53,8 +54,14 @@ struct DueTimer {
 // rewrites the changes. Changes made between flush_to() and on_committed() are kept for the next
 // commit.
 //
+// Writing on another thread (as StateCache): flush_to() is cut_flush() followed by
+// encode_flush(). The owner calls cut_flush(), which copies the changes as they are now, and may
+// hand encode_flush() (the sort and the writes) to another thread while it goes on changing the
+// queue; encode_flush() reads only that copy, which the owner leaves alone until on_committed()
+// or the next cut_flush().
+//
 // A storage read error (while refilling the head) is sticky: status(), pop_due() and flush_to()
-// return it, so it cannot reach a commit unnoticed.
+// (cut_flush()) return it, so it cannot reach a commit unnoticed.
 //
 // Once warm, the hot path (schedule, cancel, pop_due) allocates nothing: head nodes (up to
 // kSpareHeadNodes spare ones) and change entries, with their customer id buffers, are reused; the
@@ -89,6 +96,11 @@ class TimerQueue {
   // Records the timer changes and the pending count into `batch`. Returns the sticky error, if
   // any (then nothing is written).
   Status flush_to(CommitBatch& batch);
+  // Owner's thread: what the next commit holds, copied (see the class comment). Returns the
+  // sticky error, if any (then nothing is cut).
+  Status cut_flush();
+  // Any one thread, after a successful cut_flush(): writes the cut into `batch`.
+  void encode_flush(CommitBatch& batch);
   void on_committed();
 
   // Exact number of pending timers of this partition, uncommitted changes included (as long as
@@ -222,7 +234,22 @@ class TimerQueue {
   size_t spill_len_ = 0;
   size_t spill_pos_ = 0;
   bool spill_exhausted_ = false;
-  std::vector<const ChangeTable::Entry*> flush_order_;  // scratch of flush_to
+  // The cut (cut_flush): the changes as they were, and their pending counts. [0, cut_len_) are
+  // live; the rest keep their customer id buffers.
+  struct CutRecord {
+    Key key;
+    bool put = false;
+  };
+  std::vector<CutRecord> cut_;
+  size_t cut_len_ = 0;
+  std::string cut_counts_;
+  // encode_flush's sort: the first bytes of each record's key beside its index, so that most
+  // comparisons read no record.
+  struct CutOrder {
+    keys::TimerKeyPrefix prefix;
+    uint32_t record;
+  };
+  std::vector<CutOrder> cut_order_;
   std::vector<const Key*> incoming_;                    // scratch of refill (empty between refills)
   uint64_t version_ = 0;
   uint64_t flushed_version_ = 0;

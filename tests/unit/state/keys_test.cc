@@ -121,5 +121,41 @@ TEST(Keys, TimerKeyBytewiseOrderMatchesTupleOrder) {
   }
 }
 
+// Sorting on timer_key_prefix first and on the whole key only for equal prefixes gives the
+// keys' byte order: for customer ids of every length around the 14 bytes the prefix holds, ids
+// sharing long prefixes, bytes above 0x7F and due times of both signs.
+TEST(Keys, TimerKeyPrefixOrderIsTheKeyOrder) {
+  std::mt19937_64 rng(11);
+  const int64_t dues[] = {std::numeric_limits<int64_t>::min(), -1, 0, 1, 1767225600000,
+                          std::numeric_limits<int64_t>::max()};
+  const std::string shared[] = {"", "cust-", "cust-000000", "cust-00000000", "cust-000000000", "\xff\xfe\x80"};
+  struct Item {
+    TimerKeyPrefix prefix;
+    std::string key;
+  };
+  std::vector<Item> items;
+  for (int i = 0; i < 3000; ++i) {
+    const EventTime due(dues[rng() % 6]);
+    std::string customer = shared[rng() % 6];
+    const size_t extra = rng() % 4;
+    for (size_t j = 0; j < extra; ++j) customer.push_back(static_cast<char>(rng() % 3 == 0 ? 0x80 + rng() % 128 : '0' + rng() % 3));
+    const uint64_t id = rng() % 3;
+    items.push_back(Item{timer_key_prefix(due, customer), timer_key(due, customer, id)});
+  }
+  auto by_prefix = items;
+  std::sort(by_prefix.begin(), by_prefix.end(), [](const Item& a, const Item& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return a.key < b.key;
+  });
+  auto by_key = items;
+  std::sort(by_key.begin(), by_key.end(), [](const Item& a, const Item& b) { return a.key < b.key; });
+  for (size_t i = 0; i < items.size(); ++i) ASSERT_EQ(by_prefix[i].key, by_key[i].key) << "at " << i;
+  // It holds the ids' first 14 bytes: ids that differ there have different prefixes.
+  const EventTime due(1767225600000);
+  EXPECT_LT(timer_key_prefix(due, "cust-00000000a"), timer_key_prefix(due, "cust-00000000b"));
+  EXPECT_EQ(timer_key_prefix(due, "cust-000000000a"), timer_key_prefix(due, "cust-000000000b"));
+  EXPECT_LT(timer_key_prefix(due, "cust-zzzzzzzzz"), timer_key_prefix(due, "cust-000000000a"));  // length first
+}
+
 }  // namespace
 }  // namespace beckon::state::keys

@@ -96,6 +96,32 @@ TEST_F(TimerQueueTest, CancelDuringAnInFlightCommitIsStillWrittenAfterARoundTrip
   EXPECT_EQ(reopened->pending(), 0);
 }
 
+// The worker cuts a commit and goes on while its commit thread writes it: what changes after
+// cut_flush() is not in that commit (not even the pending count) and waits for the next one.
+TEST_F(TimerQueueTest, ChangesAfterTheCutWaitForTheNextCommit) {
+  const PartitionId p(0);
+  auto q = open_queue(p, 4);
+  q->schedule("a", 1, EventTime(100));
+  q->schedule("b", 1, EventTime(200));
+  ASSERT_TRUE(q->cut_flush().is_ok());
+  q->schedule("c", 1, EventTime(300));
+  q->cancel("a", 1, EventTime(100));
+  CommitBatch batch(*store_);
+  q->encode_flush(batch);  // on the commit thread, after the changes above
+  ASSERT_TRUE(store_->commit(batch).is_ok());
+  q->on_committed();
+  {
+    auto stored = open_queue(p, 4);
+    EXPECT_EQ(stored->pending(), 2);
+    EXPECT_EQ(pop_all(*stored, EventTime(1000)), (std::vector<std::string>{"100:a:1", "200:b:1"}));
+  }
+  EXPECT_EQ(q->pending(), 2);
+  commit(*q);
+  auto stored = open_queue(p, 4);
+  EXPECT_EQ(stored->pending(), 2);
+  EXPECT_EQ(pop_all(*stored, EventTime(1000)), (std::vector<std::string>{"200:b:1", "300:c:1"}));
+}
+
 TEST_F(TimerQueueTest, PopsOnlyDueTimersInOrder) {
   auto q = open_queue(PartitionId(0), 16);
   q->schedule("b", 1, EventTime(30));
