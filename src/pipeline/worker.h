@@ -111,13 +111,14 @@ class Worker {
 
   // Commits run in the background, so that processing goes on while they are written
   // (DESIGN.md §5's protocol is unchanged). begin_commit() cuts a commit on this thread: it
-  // encodes the dirty state, timer changes, offsets and frontiers of every owned partition into
-  // one batch and seals the sink's messages sent so far. The worker's commit thread then waits
-  // for the sink to acknowledge those messages and writes the batch. State changed after the
-  // cut goes into the next commit; entries of the batch stay cached and pinned until it is
-  // durable. At most one commit is in flight: if the previous one is still running,
-  // begin_commit() first waits for it. Non-ok when that previous commit failed or a timer queue
-  // holds a storage error (then nothing is handed over).
+  // records which states changed, copies the timer changes, puts the offsets and frontiers of
+  // every owned partition into one batch and seals the sink's messages sent so far. The worker's
+  // commit thread then encodes the states (those this thread has not touched since), sorts and
+  // writes the timer changes, waits for the sink to acknowledge those messages and writes the
+  // batch. State changed after the cut goes into the next commit; entries of the batch stay
+  // cached and pinned until it is durable. At most one commit is in flight: if the previous one
+  // is still running, begin_commit() first waits for it. Non-ok when that previous commit failed
+  // or a timer queue holds a storage error (then nothing is handed over).
   // `flush_timeout` overrides WorkerOptions::flush_timeout (shutdown uses a shorter one).
   Status begin_commit(std::optional<Millis> flush_timeout = std::nullopt);
   // Completes the commit in flight if it has finished (with `wait`, waits for it): its entries
