@@ -4,7 +4,7 @@
 #      tests' counts (kills, events, actions compared, inputs tried) shown;
 #   2. unit and integration tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the tests of the code shared between threads (state cache, worker with its commit and
-#      read threads) under ThreadSanitizer;
+#      read threads, metrics, the HTTP server) under ThreadSanitizer;
 #   4. the libFuzzer targets of the decoders for a bounded time.
 # Set BECKON_QUICK=1 to run step 1 only.
 set -euo pipefail
@@ -38,12 +38,15 @@ BUILD_DIR=build-asan BUILD_TYPE=Debug bash scripts/build.sh -DBECKON_SANITIZE=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure --no-tests=error --timeout 600 -j 2 -L "unit|integration")
 
-echo "== sanitizers: state and pipeline tests under ThreadSanitizer"
-# A worker shares its state cache with its commit and read threads. RocksDB and librdkafka are
-# not instrumented, so only these tests run here; the fakes stand in for Kafka.
-BUILD_DIR=build-tsan BUILD_TYPE=Debug TARGETS="state_test pipeline_test" bash scripts/build.sh -DBECKON_TSAN=ON \
-  -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 -DBECKON_BUILD_BENCH=OFF
-for t in state_test pipeline_test; do
+echo "== sanitizers: tests of code shared between threads under ThreadSanitizer"
+# A worker shares its state cache with its commit and read threads; workers on several threads
+# add to shared metrics, which the HTTP server's threads read. RocksDB and librdkafka are not
+# instrumented, so only these unit tests run here (the fakes stand in for Kafka), not the
+# integration tests.
+TSAN_TESTS="state_test pipeline_test app_test ops_test core_test"
+BUILD_DIR=build-tsan BUILD_TYPE=Debug TARGETS="$TSAN_TESTS" bash scripts/build.sh -DBECKON_TSAN=ON \
+  -DCMAKE_CXX_COMPILER=clang++-14 -DBECKON_BUILD_BENCH=OFF
+for t in $TSAN_TESTS; do
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp" "$(find build-tsan -type f -name "$t" -perm -u+x | head -1)" \
     --gtest_brief=1
 done
