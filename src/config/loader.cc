@@ -447,8 +447,6 @@ void set(T& target, const std::optional<U>& v) {
   if (v) target = static_cast<T>(*v);
 }
 
-constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
-
 // ---- sections ---------------------------------------------------------------------------------
 
 void read_kafka(Reader& r, const Field& f, KafkaConfig& out) {
