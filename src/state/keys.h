@@ -154,6 +154,14 @@ inline std::string timer_key(EventTime due, std::string_view customer, uint64_t 
   append_timer_key(out, due, customer, id);
   return out;
 }
+// Bytes [from, from + n) of `s` (n <= 8) as a big-endian number, zero-padded past its end:
+// numbers that compare as the bytes do, for sorts that read no string.
+inline uint64_t be_prefix(std::string_view s, size_t from, size_t n = 8) {
+  uint64_t v = 0;
+  for (size_t i = from; i < from + n; ++i) v = (v << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
+  return v;
+}
+
 // The first 24 bytes of a timer key (due time, customer id length, the id's first 14 bytes,
 // zero-padded) as three numbers: two keys whose prefixes differ are in the order of their
 // prefixes; equal prefixes need the rest of the keys. Sorts on it read no customer id.
@@ -165,12 +173,8 @@ struct TimerKeyPrefix {
 };
 inline TimerKeyPrefix timer_key_prefix(EventTime due, std::string_view customer) {
   if (customer.size() > kMaxTimerCustomerBytes) customer = customer.substr(0, kMaxTimerCustomerBytes);
-  auto bytes = [customer](size_t from, size_t n) {
-    uint64_t v = 0;
-    for (size_t i = from; i < from + n; ++i) v = (v << 8) | (i < customer.size() ? static_cast<unsigned char>(customer[i]) : 0u);
-    return v;
-  };
-  return TimerKeyPrefix{due_bits(due), (static_cast<uint64_t>(customer.size()) << 48) | bytes(0, 6), bytes(6, 8)};
+  return TimerKeyPrefix{due_bits(due), (static_cast<uint64_t>(customer.size()) << 48) | be_prefix(customer, 0, 6),
+                        be_prefix(customer, 6)};
 }
 
 // The smallest timer key with due time >= `due`.

@@ -17,6 +17,7 @@
 #include "core/hash.h"
 #include "core/status.h"
 #include "core/types.h"
+#include "state/keys.h"
 #include "state/store.h"
 
 namespace beckon::state {
@@ -304,7 +305,7 @@ class StateCache {
     order_.clear();
     order_.reserve(flush_.size());
     for (const FlushItem& item : flush_) {
-      order_.push_back(SortItem{be_prefix(item.entry->key, 0), be_prefix(item.entry->key, 8), item, false});
+      order_.push_back(SortItem{keys::be_prefix(item.entry->key, 0), keys::be_prefix(item.entry->key, 8), item, false});
     }
     std::sort(order_.begin(), order_.end(), [](const SortItem& a, const SortItem& b) {
       if (a.hi != b.hi) return a.hi < b.hi;
@@ -531,15 +532,6 @@ class StateCache {
       return;
     }
     while (e.flight.load(std::memory_order_acquire) != kFlightDone) cpu_relax();
-  }
-  // Bytes [from, from + 8) of `key` as a big-endian number, zero-padded past the end.
-  static uint64_t be_prefix(const std::string& key, size_t from) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8; ++i) {
-      v <<= 8;
-      if (from + i < key.size()) v |= static_cast<unsigned char>(key[from + i]);
-    }
-    return v;
   }
 
   static constexpr size_t kChunkBits = 12;  // 4096 entries per chunk

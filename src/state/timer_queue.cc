@@ -301,14 +301,15 @@ Status TimerQueue::refill() {
   const size_t n = std::min(head_capacity_, spill_len_ - spill_pos_);
   const size_t scanned_from = spill_pos_;
   spill_pos_ += n;
-  // Nothing in the store beyond what `scanned` ends with.
+  // Nothing in the store beyond what `scanned` ends with (always so when it is empty: a scan
+  // that found nothing reached the end).
   const bool exhausted = spill_pos_ == spill_len_ && spill_exhausted_;
 
   // The pending keys in (old bound, new bound]: the scanned ones not cancelled in this batch,
   // and the uncommitted puts (the changes are unordered: filtered, not sorted). A scanned key
   // with a change is taken from the change table or not at all, so none comes twice (a put in
   // a batch in flight may already be in the store).
-  const Key* new_bound = exhausted || n == 0 ? nullptr : &scanned[n - 1];
+  const Key* new_bound = exhausted ? nullptr : &scanned[n - 1];
   incoming_.clear();
   for (size_t i = 0; i < n; ++i) {
     const KeyView k = scanned[i].view();
@@ -357,13 +358,9 @@ Status TimerQueue::refill() {
     bound_ = Key{};
   } else {
     bound_kind_ = Bound::kThrough;
-    if (new_bound != nullptr) {
-      bound_.due = new_bound->due;
-      bound_.customer.assign(new_bound->customer);
-      bound_.id = new_bound->id;
-    } else {
-      bound_ = Key{};
-    }
+    bound_.due = new_bound->due;
+    bound_.customer.assign(new_bound->customer);
+    bound_.id = new_bound->id;
   }
   trim_head();
   return Status::ok();

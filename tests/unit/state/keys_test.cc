@@ -121,6 +121,15 @@ TEST(Keys, TimerKeyBytewiseOrderMatchesTupleOrder) {
   }
 }
 
+TEST(Keys, BePrefixIsTheBytesAsABigEndianNumber) {
+  EXPECT_EQ(be_prefix("ab", 0), 0x6162000000000000ull);
+  EXPECT_EQ(be_prefix("abcdefghij", 8), 0x696a000000000000ull);
+  EXPECT_EQ(be_prefix("abcdefgh", 2, 3), 0x636465ull);
+  EXPECT_EQ(be_prefix("\xff", 0, 1), 0xffull);  // unsigned bytes
+  EXPECT_EQ(be_prefix("abc", 5), 0u);
+  EXPECT_LT(be_prefix("ab", 0), be_prefix("ab\x01", 0));
+}
+
 // Sorting on timer_key_prefix first and on the whole key only for equal prefixes gives the
 // keys' byte order: for customer ids of every length around the 14 bytes the prefix holds, ids
 // sharing long prefixes, bytes above 0x7F and due times of both signs.
