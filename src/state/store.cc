@@ -63,13 +63,13 @@ std::string partition_end(PartitionId p) {
 
 // Groups customer keys by partition for the memtable's insert hints (below). A commit writes
 // each partition's customers in key order, so with a hint per partition the skip list resumes
-// each insert where the previous one ended instead of descending from its head: the memtable
-// insert was a third of the commit thread's time. Keys of exactly one partition prefix are left
-// out of the domain: those are the begin keys of delete_partition's range deletions, and
-// RocksDB before 9.2 shares one hint map between a memtable's point and range-deletion skip
-// lists (facebook/rocksdb#5118, fixed by #12558), so a hinted range deletion would follow a hint
-// into the other list. (A customer key with an empty id is only the prefix too; it is merely
-// inserted without a hint.)
+// each insert where the previous one ended instead of descending from its head (the memtable
+// insert was a quarter to a third of the commit thread's samples). Keys of exactly one
+// partition prefix are left out of the domain: those are the begin keys of delete_partition's
+// range deletions, and RocksDB before 9.2 shares one hint map between a memtable's point and
+// range-deletion skip lists (facebook/rocksdb#5118, fixed by #12558), so a hinted range
+// deletion would follow a hint into the other list. (A customer key with an empty id is only
+// the prefix too; it is merely inserted without a hint.)
 class CustomerInsertHintPrefix final : public rocksdb::SliceTransform {
  public:
   const char* Name() const override { return "beckon.CustomerInsertHintPrefix"; }
@@ -522,6 +522,8 @@ Status Store::commit(CommitBatch& batch) {
 
 Status Store::delete_partition(PartitionId p) {
   if (p.value() < 0) return Status::invalid_argument("partition must be >= 0");
+  // Begins at the bare partition prefix: CustomerInsertHintPrefix keeps range deletions out of
+  // the memtable's insert hints by that length (a RocksDB 7.8 bug, see there).
   std::string begin = keys::partition_prefix(p);
   std::string end = partition_end(p);
   rocksdb::WriteBatch batch;
