@@ -98,9 +98,102 @@ TEST(EventDecoder, PeekedKindIsTheDecodedOnesAndAnyPrefixIsSafe) {
         }
       }
     }
-    EXPECT_FALSE(peek_event_kind(bytes_of(event_spec_to_json(spec)), InputFormat::kJson).has_value());
-    EXPECT_FALSE(peek_event_kind(bytes_of(event_spec_to_json(spec)), InputFormat::kAuto).has_value());
+    // The same event in JSON, as flatbuffers::Parser writes it: the same kind; any prefix tells
+    // nothing or the truth.
+    const std::string json = event_spec_to_json(spec);
+    ASSERT_FALSE(json.empty()) << spec.event_id;
+    journey::Event ev;
+    DecodeFailure failure;
+    ASSERT_TRUE(d.decode(bytes_of(json), InputFormat::kJson, ev, failure)) << failure.detail;
+    for (InputFormat f : {InputFormat::kJson, InputFormat::kAuto}) {
+      const std::optional<EventKind> kind = peek_event_kind(bytes_of(json), f);
+      ASSERT_TRUE(kind.has_value()) << spec.event_id << ": " << json;
+      EXPECT_EQ(kind->type, ev.type) << spec.event_id;
+      if (ev.type == EventType::kPageViewed) {
+        EXPECT_EQ(kind->page_type, ev.page_type) << spec.event_id;
+      }
+    }
+    for (size_t n = 0; n < json.size(); ++n) {
+      const std::vector<uint8_t> prefix(json.begin(), json.begin() + static_cast<ptrdiff_t>(n));
+      const std::optional<EventKind> kind = peek_event_kind(prefix, InputFormat::kJson);
+      if (!kind) continue;
+      EXPECT_EQ(kind->type, ev.type) << spec.event_id << " cut at " << n;
+      if (ev.type == EventType::kPageViewed) {
+        EXPECT_EQ(kind->page_type, ev.page_type) << spec.event_id << " cut at " << n;
+      }
+    }
   }
+}
+
+// JSON written by other producers: what the decoder's parser accepts is peeked alike (enum
+// values by name or number, fields in any order, nested values skipped), and what the scan does
+// not follow gives no answer rather than a wrong one.
+TEST(EventDecoder, PeekReadsJsonVariantsAndGivesUpOnTheRest) {
+  EventDecoder d;
+  auto peek = [](std::string_view text) { return peek_event_kind(bytes_of(text), InputFormat::kJson); };
+  struct Case {
+    std::string_view text;
+    EventType type;
+    journey::PageType page = journey::PageType::kOther;
+  };
+  const Case accepted[] = {
+      {R"({"event_id": "e1", "customer_id": "c1", "timestamp_ms": 1767225600000, "body_type": "CartUpdated", "body": {"items": []}})",
+       EventType::kCartUpdated},
+      {R"({"body": {"page_type": "checkout", "url": "/x"}, "body_type": "PageViewed", "event_id": "e1", "customer_id": "c1",)"
+       R"( "timestamp_ms": 1767225600000})",
+       EventType::kPageViewed, journey::PageType::kCheckout},
+      {R"({"body_type": 1, "body": {"page_type": 5}, "event_id": "e1", "customer_id": "c1", "timestamp_ms": 1767225600000})", EventType::kPageViewed,
+       journey::PageType::kSignup},
+      {R"({"body_type": "PageViewed", "body": {"url": "/p?q=\"{[\\", "session_id": "s"}, "event_id": "e1", "customer_id": "c1", "timestamp_ms": 1767225600000})",
+       EventType::kPageViewed, journey::PageType::kOther},
+      {R"({"event_id": "e\"}", "body_type": "OrderPlaced", "body": {"order_id": "o1",)"
+       R"( "items": [{"sku": "s}", "quantity": 2}, {"sku": "t"}], "total": 1.5e+1}, "customer_id": "c1", "timestamp_ms": 1767225600000})",
+       EventType::kOrderPlaced},
+      {"\n\t{ \"body_type\" : \"SignupStarted\" , \"body\" : { \"form\" : \"loyalty\" } , \"event_id\" : \"e1\", \"customer_id\" : \"c1\", \"timestamp_ms\" : 1767225600000 }\n",
+       EventType::kSignupStarted},
+  };
+  for (const Case& c : accepted) {
+    // The parser decode() uses reads it so too.
+    journey::Event ev;
+    DecodeFailure failure;
+    ASSERT_TRUE(d.decode(bytes_of(c.text), InputFormat::kJson, ev, failure)) << c.text << ": " << failure.detail;
+    ASSERT_EQ(ev.type, c.type) << c.text;
+    const std::optional<EventKind> kind = peek(c.text);
+    ASSERT_TRUE(kind.has_value()) << c.text;
+    EXPECT_EQ(kind->type, c.type) << c.text;
+    if (c.type == EventType::kPageViewed) {
+      EXPECT_EQ(ev.page_type, c.page) << c.text;
+      EXPECT_EQ(kind->page_type, c.page) << c.text;
+    }
+  }
+  const std::string_view refused[] = {
+      R"({"body_type": "NONE", "body": {}})",
+      R"({"body_type": "Teleported", "body": {}})",
+      R"({"body_type": 99, "body": {}})",
+      R"({"body_type": "PageViewed", "body": {"page_type": "basement"}})",
+      R"({"body_type": "PageViewed", "body": {"page_type": 42}})",
+      R"({"body_type": "PageViewed", "customer_id": "c1"})",         // a view without its body
+      R"({"body_type": "PageViewed", "body_type": "CartUpdated", "body": {}})",  // given twice
+      R"({"body_\u0074ype": "PageViewed", "body": {}})",             // an escape in a key
+      R"({"body_type": "Page\u0056iewed", "body": {}})",             // ... in an enum name
+      R"({"body": {/* c */ "page_type": "home"}, "body_type": "PageViewed"})",
+      R"({"body": {"url": "/x"} // c
+          , "body_type": "PageViewed"})",
+      R"({"customer_id": "c1" "body_type": "CartUpdated"})",  // no comma
+      R"({body_type: "CartUpdated", "body": {}})",                // a bare key
+      R"({"customer_id": "c1"})",
+      R"(["body_type", "CartUpdated"])",
+      "",
+      "{",
+  };
+  for (std::string_view text : refused) EXPECT_FALSE(peek(text).has_value()) << text;
+  // The peek answers at the first body type; the parser refuses a second one, so the two never
+  // disagree on an event that decodes.
+  journey::Event ev;
+  DecodeFailure failure;
+  EXPECT_FALSE(d.decode(bytes_of(R"({"event_id": "e1", "customer_id": "c1", "timestamp_ms": 1767225600000,)"
+                                 R"( "body_type": "CartUpdated", "body_type": "OrderPlaced", "body": {}})"),
+                        InputFormat::kJson, ev, failure));
 }
 
 TEST(EventDecoder, PeekSaysNothingOfAnUnknownBodyTypeOrPageType) {
