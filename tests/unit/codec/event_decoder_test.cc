@@ -61,6 +61,29 @@ TEST(EventDecoder, RoundTripsEveryBodyTypeThroughFlatBuffers) {
   }
 }
 
+// The peek of a whole message (in each of `formats`) is the decoded event's kind; the peek of
+// any prefix of it (in `prefix_format`) is nothing or that kind, and never reads past its end
+// (each prefix is copied to exactly its size, for the sanitizer builds).
+void expect_peek_agrees(std::span<const uint8_t> bytes, std::initializer_list<InputFormat> formats,
+                        InputFormat prefix_format, const journey::Event& ev, const std::string& what) {
+  auto same = [&](const EventKind& kind, const std::string& where) {
+    EXPECT_EQ(kind.type, ev.type) << where;
+    if (ev.type == EventType::kPageViewed) {
+      EXPECT_EQ(kind.page_type, ev.page_type) << where;
+    }
+  };
+  for (InputFormat f : formats) {
+    const std::optional<EventKind> kind = peek_event_kind(bytes, f);
+    ASSERT_TRUE(kind.has_value()) << what;
+    same(*kind, what);
+  }
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    const std::vector<uint8_t> prefix(bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(n));
+    const std::optional<EventKind> kind = peek_event_kind(prefix, prefix_format);
+    if (kind) same(*kind, what + " cut at " + std::to_string(n));
+  }
+}
+
 TEST(EventDecoder, PeekedKindIsTheDecodedOnesAndAnyPrefixIsSafe) {
   EventDecoder d;
   EventBuilder b;
@@ -72,56 +95,21 @@ TEST(EventDecoder, PeekedKindIsTheDecodedOnesAndAnyPrefixIsSafe) {
     specs.push_back(view);
   }
   for (const EventSpec& spec : specs) {
+    journey::Event ev;
+    DecodeFailure failure;
     for (bool identifier : {true, false}) {
       const std::span<const uint8_t> built = b.build(spec, identifier);
       const std::vector<uint8_t> bytes(built.begin(), built.end());
-      journey::Event ev;
-      DecodeFailure failure;
       ASSERT_TRUE(d.decode(bytes, InputFormat::kFlatBuffers, ev, failure)) << failure.detail;
-      for (InputFormat f : {InputFormat::kFlatBuffers, InputFormat::kAuto}) {
-        const std::optional<EventKind> kind = peek_event_kind(bytes, f);
-        ASSERT_TRUE(kind.has_value()) << spec.event_id;
-        EXPECT_EQ(kind->type, ev.type) << spec.event_id;
-        if (ev.type == EventType::kPageViewed) {
-          EXPECT_EQ(kind->page_type, ev.page_type) << spec.event_id;
-        }
-      }
-      // A truncated buffer tells nothing or the truth, and is never read past its end (the
-      // copy has exactly the prefix's size, for the sanitizer builds).
-      for (size_t n = 0; n < bytes.size(); ++n) {
-        const std::vector<uint8_t> prefix(bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(n));
-        const std::optional<EventKind> kind = peek_event_kind(prefix, InputFormat::kFlatBuffers);
-        if (!kind) continue;
-        EXPECT_EQ(kind->type, ev.type) << spec.event_id << " cut at " << n;
-        if (ev.type == EventType::kPageViewed) {
-          EXPECT_EQ(kind->page_type, ev.page_type) << spec.event_id << " cut at " << n;
-        }
-      }
+      expect_peek_agrees(bytes, {InputFormat::kFlatBuffers, InputFormat::kAuto}, InputFormat::kFlatBuffers, ev,
+                         spec.event_id);
     }
-    // The same event in JSON, as flatbuffers::Parser writes it: the same kind; any prefix tells
-    // nothing or the truth.
+    // The same event in JSON, as flatbuffers::Parser writes it.
     const std::string json = event_spec_to_json(spec);
     ASSERT_FALSE(json.empty()) << spec.event_id;
-    journey::Event ev;
-    DecodeFailure failure;
     ASSERT_TRUE(d.decode(bytes_of(json), InputFormat::kJson, ev, failure)) << failure.detail;
-    for (InputFormat f : {InputFormat::kJson, InputFormat::kAuto}) {
-      const std::optional<EventKind> kind = peek_event_kind(bytes_of(json), f);
-      ASSERT_TRUE(kind.has_value()) << spec.event_id << ": " << json;
-      EXPECT_EQ(kind->type, ev.type) << spec.event_id;
-      if (ev.type == EventType::kPageViewed) {
-        EXPECT_EQ(kind->page_type, ev.page_type) << spec.event_id;
-      }
-    }
-    for (size_t n = 0; n < json.size(); ++n) {
-      const std::vector<uint8_t> prefix(json.begin(), json.begin() + static_cast<ptrdiff_t>(n));
-      const std::optional<EventKind> kind = peek_event_kind(prefix, InputFormat::kJson);
-      if (!kind) continue;
-      EXPECT_EQ(kind->type, ev.type) << spec.event_id << " cut at " << n;
-      if (ev.type == EventType::kPageViewed) {
-        EXPECT_EQ(kind->page_type, ev.page_type) << spec.event_id << " cut at " << n;
-      }
-    }
+    expect_peek_agrees(bytes_of(json), {InputFormat::kJson, InputFormat::kAuto}, InputFormat::kJson, ev,
+                       spec.event_id + " in JSON");
   }
 }
 
