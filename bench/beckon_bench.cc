@@ -324,6 +324,7 @@ struct Params {
   bool no_prefetch = false;
   bool no_read_ahead = false;
   bool warm_cache = false;
+  bool engine_json = false;  // engine runs read the events in the schema's JSON mapping
   bool skip_engine = false;
   bool no_warmup = false;
   std::string state_dir;
@@ -407,7 +408,10 @@ json run_naive(const Params& p, const Workload& w, const std::string& dir) {
 // ---------------------------------------------------------------------------------------------
 // production Worker, one thread, replay mode
 
-json run_engine(const Params& p, const Workload& w, const std::string& dir) {
+// `json_payloads`: the workload's events in the schema's JSON mapping (--engine-json), fed
+// instead of the FlatBuffers.
+json run_engine(const Params& p, const Workload& w, const std::string& dir,
+                const std::vector<std::string>* json_payloads) {
   auto store = open_store(dir);
   const journey::EngineConfig cfg = bench_engine_config();
   auto local_time = journey::make_tzdb_local_time("UTC");
@@ -466,10 +470,17 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir) {
     batch.clear();
     for (size_t i = start; i < std::min(w.size(), start + kBatch); ++i) {
       const int32_t part = w.partition(i);
+      std::span<const uint8_t> payload = w.payload(i);
+      codec::InputFormat format = codec::InputFormat::kAuto;
+      if (json_payloads != nullptr) {
+        const std::string& text = (*json_payloads)[i];
+        payload = {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+        format = codec::InputFormat::kJson;
+      }
       batch.push_back(pipeline::InputMessage{topic, PartitionId(part),
                                              Offset(next_offset[static_cast<size_t>(part)]++),
                                              {reinterpret_cast<const uint8_t*>(keys[i].data()), keys[i].size()},
-                                             w.payload(i), codec::InputFormat::kAuto});
+                                             payload, format});
     }
     auto ta = Clk::now();
     if (!p.no_prefetch) worker.prefetch(batch);
@@ -937,6 +948,8 @@ int main(int argc, char** argv) {
   cli.add_flag("--no-preload", p.no_preload,
                "start naive/engine stores empty instead of holding a state for every customer");
   cli.add_flag("--warm-cache", p.warm_cache, "engine run: load every customer's state into the cache before timing");
+  cli.add_flag("--engine-json", p.engine_json,
+               "engine runs: feed the events in the schema's JSON mapping (converted before timing), not FlatBuffers");
   cli.add_flag("--no-warmup", p.no_warmup,
                "measure a cold process: no untimed engine pass before the naive and engine runs");
   cli.add_flag("--no-prefetch", p.no_prefetch,
@@ -977,7 +990,7 @@ int main(int argc, char** argv) {
                  {"timer_window_s", p.timer_window_s}, {"poll_timeout_ms", p.poll_timeout_ms},
                  {"commit_interval_ms", p.commit_interval_ms},
                  {"seed", p.seed},               {"skip_e2e", p.skip_e2e}, {"preload", !p.no_preload},
-                 {"prefetch", !p.no_prefetch},
+                 {"prefetch", !p.no_prefetch},  {"engine_input_format", p.engine_json ? "json" : "flatbuffers"},
                  {"read_ahead", !p.no_read_ahead && app::read_ahead_on(config::ReadAhead::kAuto, 1, app::available_cores())},
                  {"available_cores", app::available_cores()}, {"warmup", !p.no_warmup},
                  {"build_type", BECKON_BENCH_BUILD_TYPE}, {"allocator", BECKON_ALLOCATOR}};
@@ -1005,6 +1018,17 @@ int main(int argc, char** argv) {
   }
   wl["mix"] = mix;
   out["workload"] = wl;
+  std::vector<std::string> json_payloads;
+  if (p.engine_json) {
+    log("converting the events to JSON for the engine runs");
+    json_payloads.reserve(w.size());
+    for (size_t i = 0; i < w.size(); ++i) {
+      auto text = codec::event_to_json(w.payload(i));
+      check(text.status(), "event " + std::to_string(i) + " to JSON");
+      json_payloads.push_back(std::move(text).value());
+    }
+  }
+  const std::vector<std::string>* engine_json = p.engine_json ? &json_payloads : nullptr;
   out["rss_after_generate_bytes"] = current_rss();
 
   // A new process pays a first-touch page fault for every page its heap grows into: the state
@@ -1016,7 +1040,7 @@ int main(int argc, char** argv) {
   if (!p.no_warmup && !(p.skip_naive && p.skip_engine)) {
     log("warm-up: one untimed engine pass (cold process)");
     const auto w0 = Clk::now();
-    const json warm = run_engine(p, w, sub("warmup"));
+    const json warm = run_engine(p, w, sub("warmup"), engine_json);
     std::filesystem::remove_all(p.state_dir + "/warmup");
     out["warmup"] = {{"seconds", seconds_since(w0)},
                      {"engine_events_per_s", warm["events_per_s"]},
@@ -1030,7 +1054,7 @@ int main(int argc, char** argv) {
   }
   if (!p.skip_engine) {
     log("engine (pipeline::Worker, 1 thread, replay)");
-    out["engine"] = run_engine(p, w, sub("engine"));
+    out["engine"] = run_engine(p, w, sub("engine"), engine_json);
     std::filesystem::remove_all(p.state_dir + "/engine");
   }
   if (!p.skip_e2e) {

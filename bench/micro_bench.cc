@@ -74,29 +74,6 @@ void BM_DecodeJson(benchmark::State& st) {
 }
 BENCHMARK(BM_DecodeJson);
 
-// What the worker's batch read-ahead asks of each JSON message: is it an event that needs the
-// customer's state (a product page view does not, with the default journeys)?
-void BM_PeekJson(benchmark::State& st) {
-  codec::EventSpec view;
-  view.type = journey::EventType::kPageViewed;
-  view.event_id = "ev-123456789";
-  view.customer_id = "cust-0000012345";
-  view.timestamp = EventTime(1767225600000);
-  view.url = "https://shop.example/fr/skincare/serum-eclat-30ml?utm_source=newsletter";
-  view.page_type = journey::PageType::kProduct;
-  view.session_id = "sess-7f3a9c";
-  const std::string json = codec::event_spec_to_json(view);
-  std::span<const uint8_t> buf(reinterpret_cast<const uint8_t*>(json.data()), json.size());
-  if (!codec::peek_event_kind(buf, codec::InputFormat::kAuto)) st.SkipWithError("no kind");
-  for (auto _ : st) {
-    auto kind = codec::peek_event_kind(buf, codec::InputFormat::kAuto);
-    benchmark::DoNotOptimize(kind);
-  }
-  st.SetItemsProcessed(st.iterations());
-  st.SetBytesProcessed(st.iterations() * static_cast<int64_t>(json.size()));
-}
-BENCHMARK(BM_PeekJson);
-
 // A customer after a typical history: a cart, an order with replenishment, a shipment, timers.
 journey::CustomerState typical_state() {
   journey::EngineConfig cfg = journey::default_engine_config();

@@ -3,7 +3,6 @@
 #include <flatbuffers/flatbuffers.h>
 #include <nlohmann/json.hpp>
 
-#include <charconv>
 #include <cmath>
 #include <cstring>
 
@@ -213,173 +212,11 @@ std::optional<uint64_t> field_at(std::span<const uint8_t> b, uint64_t table, fla
   return offset == 0 ? 0 : table + offset;
 }
 
-// The body type and page type of an event in FlatBuffers' JSON mapping, from a scan of the top
-// level object (and of `body`, for a page view's `page_type`) that skips every other value
-// without building anything. It reads what the decoder's parser accepts in the usual forms
-// (enum values as names or numbers, fields in any order, any nesting) and gives up, with an
-// empty answer, on anything else it meets before the answer: escapes in a key or an enum name,
-// comments, a field given twice, truncated or malformed text. An empty answer only costs the
-// worker a state read.
-class JsonPeek {
- public:
-  explicit JsonPeek(std::span<const uint8_t> bytes)
-      : p_(reinterpret_cast<const char*>(bytes.data())), end_(p_ + bytes.size()) {}
-
-  std::optional<EventKind> kind() {
-    std::optional<fb::EventBody> body_type;
-    std::optional<fb::PageType> page_type;  // of `body`, once scanned; its default is `other`
-    bool body_seen = false;
-    if (!open_object()) return std::nullopt;
-    for (bool more = !close_object(); more; more = next_member()) {
-      std::string_view key;
-      if (!member_key(key)) return std::nullopt;
-      if (key == "body_type") {
-        if (body_type) return std::nullopt;
-        auto v = enum_value<fb::EventBody>(fb::EnumNamesEventBody());
-        if (!v || *v == fb::EventBody::NONE) return std::nullopt;
-        body_type = v;
-      } else if (key == "body") {
-        if (body_seen || !scan_body(page_type)) return std::nullopt;
-        body_seen = true;
-      } else if (!skip_value()) {
-        return std::nullopt;
-      }
-      if (body_type && (*body_type != fb::EventBody::PageViewed || body_seen)) {
-        EventKind kind;
-        kind.type = static_cast<journey::EventType>(static_cast<int>(*body_type) - 1);
-        if (*body_type == fb::EventBody::PageViewed) {
-          kind.page_type = static_cast<journey::PageType>(page_type.value_or(fb::PageType::other));
-        }
-        return kind;
-      }
-    }
-    return std::nullopt;  // the object ended without a body type (or a page view's body)
-  }
-
- private:
-  void skip_space() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
-  }
-  bool take(char c) {
-    skip_space();
-    if (p_ == end_ || *p_ != c) return false;
-    ++p_;
-    return true;
-  }
-  bool open_object() { return take('{'); }
-  bool close_object() { return take('}'); }
-  // After a member: true when another one follows, false at the end of the object (or on
-  // malformed text, which the caller's next read then reports as its own failure).
-  bool next_member() {
-    if (take(',')) return !close_object();  // a trailing comma is tolerated
-    ok_ = close_object();
-    return false;
-  }
-  static bool ident_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-           c == '+' || c == '.';
-  }
-  // A quoted string without escapes, or a bare word (key, enum name, number).
-  bool word(std::string_view& out) {
-    skip_space();
-    if (p_ == end_) return false;
-    const char* from = p_;
-    if (*p_ == '"') {
-      for (++p_; p_ < end_ && *p_ != '"'; ++p_) {
-        if (*p_ == '\\') return false;
-      }
-      if (p_ == end_) return false;
-      out = std::string_view(from + 1, static_cast<size_t>(p_ - from - 1));
-      ++p_;
-      return true;
-    }
-    while (p_ < end_ && ident_char(*p_)) ++p_;
-    out = std::string_view(from, static_cast<size_t>(p_ - from));
-    return !out.empty();
-  }
-  // A member's key, quoted (the parser reads JSON strictly), and its colon.
-  bool member_key(std::string_view& key) {
-    skip_space();
-    return ok_ && p_ < end_ && *p_ == '"' && word(key) && take(':');
-  }
-  // An enum value: its name (as `names`, indexed by value, lists them) or its number.
-  template <typename E>
-  std::optional<E> enum_value(const char* const* names) {
-    std::string_view w;
-    if (!word(w)) return std::nullopt;
-    for (int v = static_cast<int>(E::MIN); v <= static_cast<int>(E::MAX); ++v) {
-      if (w == names[v - static_cast<int>(E::MIN)]) return static_cast<E>(v);
-    }
-    int v = 0;
-    const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
-    if (ec != std::errc() || end != w.data() + w.size() || !enum_in_range(static_cast<E>(v))) return std::nullopt;
-    return static_cast<E>(v);
-  }
-  // The body object: its `page_type`, if it has one; every other member skipped.
-  bool scan_body(std::optional<fb::PageType>& page_type) {
-    if (!open_object()) return false;
-    for (bool more = !close_object(); more; more = next_member()) {
-      std::string_view key;
-      if (!member_key(key)) return false;
-      if (key == "page_type") {
-        if (page_type) return false;
-        page_type = enum_value<fb::PageType>(fb::EnumNamesPageType());
-        if (!page_type) return false;
-      } else if (!skip_value()) {
-        return false;
-      }
-    }
-    return ok_;
-  }
-  // Any value: a string (escapes allowed), an object or array (nested to any depth), or a bare
-  // word (number, true, false, null).
-  bool skip_value() {
-    skip_space();
-    if (p_ == end_) return false;
-    if (*p_ == '"') return skip_string();
-    if (*p_ != '{' && *p_ != '[') {
-      std::string_view w;
-      return word(w);
-    }
-    size_t depth = 0;
-    while (p_ < end_) {
-      const char c = *p_;
-      if (c == '"') {
-        if (!skip_string()) return false;
-        continue;
-      }
-      if (c == '/') return false;  // a comment: not worth following
-      ++p_;
-      if (c == '{' || c == '[') {
-        ++depth;
-      } else if (c == '}' || c == ']') {
-        if (--depth == 0) return true;
-      }
-    }
-    return false;
-  }
-  bool skip_string() {
-    for (++p_; p_ < end_; ++p_) {
-      if (*p_ == '\\') {
-        if (++p_ == end_) return false;
-      } else if (*p_ == '"') {
-        ++p_;
-        return true;
-      }
-    }
-    return false;
-  }
-
-  const char* p_;
-  const char* end_;
-  bool ok_ = true;  // false once next_member() found neither ',' nor '}'
-};
-
 }  // namespace
 
 std::optional<EventKind> peek_event_kind(std::span<const uint8_t> bytes, InputFormat format) {
   if (format == InputFormat::kJson || (format == InputFormat::kAuto && detail::starts_like_json(bytes))) {
-    return JsonPeek(bytes).kind();
+    return std::nullopt;
   }
   uint32_t root = 0;
   if (!read_at(bytes, 0, root)) return std::nullopt;

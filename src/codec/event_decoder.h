@@ -95,14 +95,12 @@ class EventDecoder {
   std::string scratch_text_;              // parser error / identifier found, reused
 };
 
-// What kind of event a message is, read without decoding it: the body type and, for a page
-// view, the page type. A FlatBuffer is read without being verified, JSON (as `format` says or,
-// for kAuto, as decode() would sniff it) is scanned for `body_type` and `body.page_type` without
-// being parsed. Every read is bounds-checked, so any bytes are safe, but the answer is a hint
-// (the worker uses it to leave out of a batch's state reads the customers of events that need
-// no state); decode() still verifies and decides. Empty for input too short or malformed to
-// tell, with an unknown body type or page type, or in JSON the scan does not follow (escapes in
-// a key or enum name, comments, a field given twice) before it has the answer.
+// What kind of event a message is, read from a FlatBuffer without verifying it: the body type
+// and, for a page view, the page type. Every read is bounds-checked, so any bytes are safe, but
+// the answer is a hint (the worker uses it to leave out of a batch's state reads the customers
+// of events that need no state); decode() still verifies and decides. Empty for JSON (as
+// `format` says or, for kAuto, as decode() would sniff it), and for a buffer too short or
+// malformed to tell or with an unknown body type.
 struct EventKind {
   journey::EventType type = journey::EventType::kPageViewed;
   journey::PageType page_type = journey::PageType::kOther;

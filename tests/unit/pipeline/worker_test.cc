@@ -159,17 +159,11 @@ class WorkerTest : public ::testing::Test {
     ASSERT_TRUE(s.is_ok()) << s.to_string();
   }
   void feed(const codec::EventSpec& s) { feed_bytes(builder_.build(s), s.customer_id); }
-  // One batch, as the ingest loop feeds it: every key a prefetch hint, then each message. In
-  // FlatBuffers, or with `json` in the schema's JSON mapping.
-  void feed_batch(const std::vector<codec::EventSpec>& specs, bool json = false) {
+  // One batch, as the ingest loop feeds it: every key a prefetch hint, then each message.
+  void feed_batch(const std::vector<codec::EventSpec>& specs) {
     std::vector<std::vector<uint8_t>> payloads;
     std::vector<InputMessage> batch;
     for (const auto& s : specs) {
-      if (json) {
-        const std::string text = codec::event_spec_to_json(s);
-        payloads.emplace_back(text.begin(), text.end());
-        continue;
-      }
       const auto bytes = builder_.build(s);  // the builder's buffer, reused by the next build
       payloads.emplace_back(bytes.begin(), bytes.end());
     }
@@ -512,24 +506,22 @@ TEST_F(WorkerTest, ReadAheadCountersArePublishedAtTheCommit) {
 TEST_F(WorkerTest, ViewsNoJourneyReactsToReadNoState) {
   for (int i = 0; i < 8; ++i) profile("c" + std::to_string(i), kT0);
   ASSERT_TRUE(worker_->commit().is_ok());
+  restart();
   // Product views, checkout starts and plain page views of c0..c5; a cart of c6; a view of the
-  // signup page of c7, which starts a signup journey. In FlatBuffers, then in JSON.
+  // signup page of c7, which starts a signup journey.
   std::vector<codec::EventSpec> batch;
   for (int i = 0; i < 6; ++i) batch.push_back(view_spec(i % 3, "c" + std::to_string(i), kT0 + 1000));
   batch.push_back(cart_spec("c6", kT0 + 1000));
   auto signup_page = view_spec(2, "c7", kT0 + 1000);
   signup_page.page_type = journey::PageType::kSignup;
   batch.push_back(signup_page);
-  for (bool json : {false, true}) {
-    restart();
-    feed_batch(batch, json);
-    ASSERT_TRUE(worker_->commit().is_ok());
-    const Worker::CacheCounts n = worker_->cache_counts();
-    EXPECT_EQ(n.loads, 2u) << "only c6 and c7 were read from the store (json " << json << ")";
-    EXPECT_EQ(n.misses + n.hits, 2u);
-    EXPECT_EQ(worker_->cached_customers(), 2u);
-    EXPECT_EQ(observer_.consumed, 8 + 8 * (1 + json)) << "every view is still consumed (after the 8 profiles)";
-  }
+  feed_batch(batch);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  const Worker::CacheCounts n = worker_->cache_counts();
+  EXPECT_EQ(n.loads, 2u) << "only c6 and c7 were read from the store";
+  EXPECT_EQ(n.misses + n.hits, 2u);
+  EXPECT_EQ(worker_->cached_customers(), 2u);
+  EXPECT_EQ(observer_.consumed, 8 + 8) << "every view is still consumed (after the 8 profiles)";
 
   // A late view is still counted late, with no state read.
   clock_.set(WallTime(kT0 + kHour));
