@@ -523,6 +523,61 @@ TEST(EventDecoder, RejectsFlatBufferStringsThatAreNotUtf8) {
   EXPECT_EQ(reject_reason_fb(spec), std::nullopt);
 }
 
+// An all-ASCII event is accepted after one pass over all its strings (whole words, the last one
+// overlapping); that pass must still see a single stray byte at any position of any length,
+// and send the event to the strict check, which names the field.
+TEST(EventDecoder, AStrayByteAnywhereInAnyStringIsFound) {
+  EventDecoder d;
+  EventBuilder b;
+  for (size_t len = 1; len <= 20; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      EventSpec spec = testing::cart_event();
+      spec.customer_id = std::string(len, 'c');
+      spec.customer_id[at] = '\xff';
+      DecodeFailure failure;
+      ASSERT_EQ(reject_reason(d, b.build(spec), InputFormat::kFlatBuffers, &failure), DecodeError::kInvalidField)
+          << len << " " << at;
+      EXPECT_EQ(failure.detail, "customer_id is not valid UTF-8");
+      spec.customer_id[at] = 'x';
+      ASSERT_EQ(reject_reason(d, b.build(spec), InputFormat::kFlatBuffers), std::nullopt) << len << " " << at;
+    }
+  }
+  // Every string field, and the items' strings.
+  struct Field {
+    const char* name;
+    std::string EventSpec::*member;
+    EventType type;
+  };
+  const Field fields[] = {
+      {"event_id", &EventSpec::event_id, EventType::kCartUpdated},
+      {"url", &EventSpec::url, EventType::kPageViewed},
+      {"session_id", &EventSpec::session_id, EventType::kPageViewed},
+      {"sku", &EventSpec::sku, EventType::kProductViewed},
+      {"category", &EventSpec::category, EventType::kProductViewed},
+      {"currency", &EventSpec::currency, EventType::kCartUpdated},
+      {"order_id", &EventSpec::order_id, EventType::kOrderPlaced},
+      {"carrier", &EventSpec::carrier, EventType::kOrderShipped},
+      {"reason", &EventSpec::reason, EventType::kShipmentDelayed},
+      {"timezone", &EventSpec::timezone, EventType::kProfileUpdated},
+      {"locale", &EventSpec::locale, EventType::kProfileUpdated},
+  };
+  for (const Field& f : fields) {
+    EventSpec spec = testing::cart_event();
+    spec.type = f.type;
+    spec.sku = "SKU-1";  // what the types need besides the field under test
+    spec.order_id = "ord-1";
+    spec.*f.member = "abc\x80";
+    DecodeFailure failure;
+    EXPECT_EQ(reject_reason(d, b.build(spec), InputFormat::kFlatBuffers, &failure), DecodeError::kInvalidField)
+        << f.name;
+    EXPECT_EQ(failure.detail, std::string(f.name) + " is not valid UTF-8");
+  }
+  EventSpec spec = testing::cart_event();
+  ASSERT_GE(spec.items.size(), 1u);
+  spec.items.back().category = "skin\xe2\x82";
+  EXPECT_EQ(reject_reason_fb(spec), DecodeError::kInvalidField);
+}
+
 }  // namespace
 }  // namespace beckon::codec
 
