@@ -129,8 +129,34 @@ bool EventDecoder::decode(std::span<const uint8_t> bytes, InputFormat format, jo
 
 namespace {
 
-// Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF), with an ASCII fast path.
-bool valid_utf8(std::string_view s) {
+// The high bits of the bytes of `s`, ORed together: zero when `s` is ASCII. Whole words, the
+// last one overlapping the one before, so a short id costs a load or two and no byte loop.
+[[gnu::always_inline]] inline uint64_t high_bits(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  uint64_t acc = 0;
+  if (n >= 8) {
+    uint64_t w;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&w, p + i, 8);
+      acc |= w;
+    }
+    std::memcpy(&w, p + n - 8, 8);
+    acc |= w;
+  } else if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    acc = a | b;
+  } else {
+    for (size_t i = 0; i < n; ++i) acc |= p[i];
+  }
+  return acc & 0x8080808080808080ull;
+}
+
+// Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF), walked byte by byte with an
+// ASCII fast path between multi-byte sequences.
+bool valid_utf8_walk(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
   while (p < end) {
@@ -166,30 +192,9 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-// The high bits of the bytes of `s`, ORed together: zero when `s` is ASCII. Whole words, the
-// last one overlapping the one before, so a short id costs a load or two and no byte loop.
-[[gnu::always_inline]] inline uint64_t high_bits(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  uint64_t acc = 0;
-  if (n >= 8) {
-    uint64_t w;
-    for (size_t i = 0; i + 8 <= n; i += 8) {
-      std::memcpy(&w, p + i, 8);
-      acc |= w;
-    }
-    std::memcpy(&w, p + n - 8, 8);
-    acc |= w;
-  } else if (n >= 4) {
-    uint32_t a, b;
-    std::memcpy(&a, p, 4);
-    std::memcpy(&b, p + n - 4, 4);
-    acc = a | b;
-  } else {
-    for (size_t i = 0; i < n; ++i) acc |= p[i];
-  }
-  return acc & 0x8080808080808080ull;
-}
+// Strict UTF-8. Nearly every string is ASCII (ids, SKUs, URLs): high_bits() settles those
+// inline, and only the rest are walked.
+[[gnu::always_inline]] inline bool valid_utf8(std::string_view s) { return high_bits(s) == 0 || valid_utf8_walk(s); }
 
 }  // namespace
 
@@ -208,13 +213,6 @@ bool EventDecoder::strings_are_utf8(const journey::Event& e, DecodeFailure& fail
       {&journey::Event::carrier, "carrier"},   {&journey::Event::reason, "reason"},
       {&journey::Event::timezone, "timezone"}, {&journey::Event::locale, "locale"},
   };
-  // Nearly every event is ASCII throughout: one pass over all its strings settles that, and
-  // only an event with a non-ASCII byte somewhere is validated string by string (over the same
-  // list, so a string field added to it is covered by both).
-  uint64_t high = 0;
-  for (const StringField& f : kFields) high |= high_bits(e.*f.member);
-  for (const auto& item : e.items) high |= high_bits(item.sku) | high_bits(item.category);
-  if (high == 0) return true;
   for (const StringField& f : kFields) {
     if (!valid_utf8(e.*f.member)) {
       return fail(failure, DecodeError::kInvalidField, std::string(f.name) + " is not valid UTF-8");

@@ -523,9 +523,9 @@ TEST(EventDecoder, RejectsFlatBufferStringsThatAreNotUtf8) {
   EXPECT_EQ(reject_reason_fb(spec), std::nullopt);
 }
 
-// An all-ASCII event is accepted after one pass over all its strings (whole words, the last one
-// overlapping); that pass must still see a single stray byte at any position of any length,
-// and send the event to the strict check, which names the field.
+// An ASCII string is accepted after a check of whole words, the last one overlapping the one
+// before; that check must still see a single stray byte at any position of any length, and
+// hand the string to the strict walk, which names the field.
 TEST(EventDecoder, AStrayByteAnywhereInAnyStringIsFound) {
   EventDecoder d;
   EventBuilder b;
