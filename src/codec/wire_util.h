@@ -48,17 +48,14 @@ enum class VerifyResult : uint8_t { kOk, kWrongIdentifier, kFailed };
 // carrying another identifier (e.g. an Action "BKAC" on an event topic) is kWrongIdentifier.
 template <typename T>
 VerifyResult verify_root(const uint8_t* data, size_t size, const char* identifier, std::string* found_id) {
-  const char* expect = nullptr;
-  if (size >= flatbuffers::kFileIdentifierLength + sizeof(flatbuffers::uoffset_t)) {
-    if (flatbuffers::BufferHasIdentifier(data, identifier)) {
-      expect = identifier;
-    } else if (looks_like_identifier(data + sizeof(flatbuffers::uoffset_t))) {
-      if (found_id) found_id->assign(reinterpret_cast<const char*>(data + 4), 4);
-      return VerifyResult::kWrongIdentifier;
-    }
+  if (size >= flatbuffers::kFileIdentifierLength + sizeof(flatbuffers::uoffset_t) &&
+      !flatbuffers::BufferHasIdentifier(data, identifier) && looks_like_identifier(data + sizeof(flatbuffers::uoffset_t))) {
+    if (found_id) found_id->assign(reinterpret_cast<const char*>(data + 4), 4);
+    return VerifyResult::kWrongIdentifier;
   }
+  // The identifier, when present, was checked above: the Verifier is not asked to check it again.
   flatbuffers::Verifier verifier(data, size, kMaxDepth, kMaxTables);
-  return verifier.VerifyBuffer<T>(expect) ? VerifyResult::kOk : VerifyResult::kFailed;
+  return verifier.VerifyBuffer<T>(nullptr) ? VerifyResult::kOk : VerifyResult::kFailed;
 }
 
 inline std::string_view view(const flatbuffers::String* s) {

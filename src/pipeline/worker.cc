@@ -108,6 +108,7 @@ Status Worker::assign(PartitionId partition) {
     p->max_event_time = EventTime(a);
     p->frontier = EventTime(b);
   }
+  index_partition(partition, p.get());
   partitions_[partition.value()] = std::move(p);
   rebalance_cache_budget();
   return Status::ok();
@@ -129,6 +130,7 @@ void Worker::revoke(PartitionId partition) {
   }
   wait_for_reads();
   if (Partition* p = find(partition)) revoked_counts_ += counts_of(p->cache);
+  index_partition(partition, nullptr);
   partitions_.erase(partition.value());
   rebalance_cache_budget();
   std::lock_guard lock(published_mu_);
@@ -147,8 +149,19 @@ Result<std::optional<Offset>> Worker::stored_offset(PartitionId partition, std::
   return store_.load_offset(partition, topic);
 }
 
+void Worker::index_partition(PartitionId partition, Partition* p) {
+  const int32_t id = partition.value();
+  if (id < 0 || id >= kIndexedPartitions) return;
+  if (static_cast<size_t>(id) >= by_id_.size()) by_id_.resize(static_cast<size_t>(id) + 1, nullptr);
+  by_id_[static_cast<size_t>(id)] = p;
+}
+
 Worker::Partition* Worker::find(PartitionId partition) {
-  auto it = partitions_.find(partition.value());
+  const int32_t id = partition.value();
+  if (id >= 0 && id < kIndexedPartitions) {
+    return static_cast<size_t>(id) < by_id_.size() ? by_id_[static_cast<size_t>(id)] : nullptr;
+  }
+  auto it = partitions_.find(id);
   return it == partitions_.end() ? nullptr : it->second.get();
 }
 

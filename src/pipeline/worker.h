@@ -169,7 +169,11 @@ class Worker {
 
  private:
   struct Partition;
+  // The owned partition, or nullptr. process() and prefetch() ask for every message: partition
+  // numbers below kIndexedPartitions (all that Kafka hands out in practice) are found by index
+  // in by_id_, any other in partitions_.
   Partition* find(PartitionId partition);
+  void index_partition(PartitionId partition, Partition* p);
   EventTime advance_frontier(Partition& p);
   Status fire_partition(Partition& p);
   Status apply(Partition& p, std::string_view customer, journey::CustomerState& state);
@@ -194,6 +198,8 @@ class Worker {
   codec::EventDecoder decoder_;
   journey::Outcome outcome_;
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
+  static constexpr int32_t kIndexedPartitions = 1 << 16;
+  std::vector<Partition*> by_id_;  // index of partitions_ by number (find())
   CacheCounts revoked_counts_;  // the revoked partitions' caches' counters
   WallTime last_commit_;
   uint64_t processed_ = 0;
