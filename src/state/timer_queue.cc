@@ -14,10 +14,14 @@ namespace beckon::state {
 // ---- ChangeTable ---------------------------------------------------------------------------
 
 uint64_t TimerQueue::ChangeTable::hash(const KeyView& k) {
-  // Due time and timer id seed the customer's hash; XXH3 mixes the seed in fully.
-  const uint64_t seed = static_cast<uint64_t>(k.due.ms()) * 0x9E3779B97F4A7C15ull ^
-                        (k.id * 0xC2B2AE3D27D4EB4Full + 0x165667B19E3779F9ull);
-  return stable_hash64(k.customer, seed);
+  // The customer and timer id choose the home slot's group of 8 (one cache line of slots), the
+  // due time the slot in it. A timer is rescheduled as a cancel at its old due and a schedule
+  // at the new one, and a fired timer's next step has the same id: the second lookup finds the
+  // line the first one loaded. A timer has one pending due at a time, so few keys share a group
+  // (those of a commit in flight, and the one change since; see record()).
+  const uint64_t base = stable_hash64(k.customer, k.id * 0xC2B2AE3D27D4EB4Full + 0x165667B19E3779F9ull);
+  const uint64_t due = static_cast<uint64_t>(k.due.ms()) * 0x9E3779B97F4A7C15ull;
+  return (base & ~uint64_t{7}) | (due >> 61);
 }
 
 TimerQueue::ChangeTable::Entry* TimerQueue::ChangeTable::find(const KeyView& k, uint64_t h) {
@@ -186,8 +190,9 @@ void TimerQueue::record(const KeyView& k, uint64_t h, ChangeTable::Entry* e, boo
   e->change.put = put;
   e->change.version = ++version_;
   // Back to what the store holds (e.g. a reminder rescheduled before it was ever committed):
-  // nothing to write. Only while no batch is in flight, whose content must not be undone.
-  if (!flushed_ && e->change.put == e->change.stored) changes_.erase(*e);
+  // nothing to write. Not for a change the batch in flight writes, which the next commit must
+  // undo; `stored` of any other entry holds after that batch too.
+  if (e->change.put == e->change.stored && !(flushed_ && e->change.in_flush)) changes_.erase(*e);
 }
 
 void TimerQueue::head_insert(HeadSet::const_iterator hint, const KeyView& k) {

@@ -98,6 +98,30 @@ TEST_F(TimerQueueTest, CancelDuringAnInFlightCommitIsStillWrittenAfterARoundTrip
 
 // The worker cuts a commit and goes on while its commit thread writes it: what changes after
 // cut_flush() is not in that commit (not even the pending count) and waits for the next one.
+
+// A reschedule while a commit is in flight (the commit thread writes about half the time): the
+// intermediate timer, which that commit does not hold, leaves nothing behind, while the change
+// the commit does hold is kept for the next one to undo.
+TEST_F(TimerQueueTest, ATimerScheduledAndCancelledDuringAnInFlightCommitLeavesNoChange) {
+  const PartitionId p(0);
+  auto q = open_queue(p, 1);
+  q->schedule("a", 1, EventTime(50));  // the head holds this one; the ones below are beyond it
+  q->schedule("c1", 7, EventTime(100));
+  CommitBatch batch(*store_);
+  ASSERT_TRUE(q->flush_to(batch).is_ok());
+  q->cancel("c1", 7, EventTime(100));    // in the batch in flight: must stay for the next commit
+  q->schedule("c1", 7, EventTime(200));  // not in it...
+  q->cancel("c1", 7, EventTime(200));    // ...and undone before any commit holds it
+  q->schedule("c1", 7, EventTime(300));
+  EXPECT_EQ(q->uncommitted_changes(), 3u) << "a:50 and c1:100 (in flight) and c1:300";
+  ASSERT_TRUE(store_->commit(batch).is_ok());
+  q->on_committed();
+  EXPECT_EQ(q->uncommitted_changes(), 2u) << "the delete of c1:100 and the put of c1:300";
+  commit(*q);
+  auto stored = open_queue(p, 4);
+  EXPECT_EQ(stored->pending(), 2);
+  EXPECT_EQ(pop_all(*stored, EventTime(1000)), (std::vector<std::string>{"50:a:1", "300:c1:7"}));
+}
 TEST_F(TimerQueueTest, ChangesAfterTheCutWaitForTheNextCommit) {
   const PartitionId p(0);
   auto q = open_queue(p, 4);
