@@ -224,7 +224,7 @@ Status Worker::process(const InputMessage& message) {
   }
   it->second = Offset(message.offset.value() + 1);
 
-  journey::Event event;
+  journey::Event& event = event_;  // the decoder resets it
   codec::DecodeFailure failure;
   if (!decoder_.decode(message.payload, message.format, event, failure)) {
     observer_.on_dead_letter(codec::to_string(failure.reason));

@@ -197,6 +197,9 @@ class Worker {
   journey::JourneyEngine engine_;
   codec::EventDecoder decoder_;
   journey::Outcome outcome_;
+  // process()'s decoded message, reused rather than constructed per message (the decoder
+  // resets it); its views point into the message being processed, and only there.
+  journey::Event event_;
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
   static constexpr int32_t kIndexedPartitions = 1 << 16;
   std::vector<Partition*> by_id_;  // index of partitions_ by number (find())
