@@ -96,9 +96,6 @@ TEST_F(TimerQueueTest, CancelDuringAnInFlightCommitIsStillWrittenAfterARoundTrip
   EXPECT_EQ(reopened->pending(), 0);
 }
 
-// The worker cuts a commit and goes on while its commit thread writes it: what changes after
-// cut_flush() is not in that commit (not even the pending count) and waits for the next one.
-
 // A reschedule while a commit is in flight (the commit thread writes about half the time): the
 // intermediate timer, which that commit does not hold, leaves nothing behind, while the change
 // the commit does hold is kept for the next one to undo.
@@ -122,6 +119,9 @@ TEST_F(TimerQueueTest, ATimerScheduledAndCancelledDuringAnInFlightCommitLeavesNo
   EXPECT_EQ(stored->pending(), 2);
   EXPECT_EQ(pop_all(*stored, EventTime(1000)), (std::vector<std::string>{"50:a:1", "300:c1:7"}));
 }
+
+// The worker cuts a commit and goes on while its commit thread writes it: what changes after
+// cut_flush() is not in that commit (not even the pending count) and waits for the next one.
 TEST_F(TimerQueueTest, ChangesAfterTheCutWaitForTheNextCommit) {
   const PartitionId p(0);
   auto q = open_queue(p, 4);
