@@ -26,6 +26,7 @@ namespace beckon::state {
 //   static void encode(const V& value, std::string& out);   // replaces out's contents
 //   static Status decode(std::string_view bytes, V& out);    // out is default-constructed
 //   static void touch(const V& value);                        // optional, see stage()
+//   static void load_blocks(const V& value);                  // optional, see encode_flush()
 template <typename V, typename Codec>
 concept StateCodec = requires(const V& cv, V& v, std::string& out, std::string_view bytes) {
   Codec::encode(cv, out);
@@ -452,14 +453,14 @@ class StateCache {
     bool held = false;  // encode_flush() took the put (Pending -> Encoding)
   };
 
-  // encode_flush(): takes a put the owner has not claimed, and starts loading its value's
-  // out-of-line parts (Codec::touch) now that the owner leaves it alone.
+  // encode_flush(): takes a put the owner has not claimed, and loads its value's out-of-line
+  // parts (Codec::load_blocks) now that the owner leaves it alone.
   void hold(SortItem& s) {
     if (!s.item.put) return;
     uint8_t expected = kFlightPending;
     s.held = s.item.entry->flight.compare_exchange_strong(expected, kFlightEncoding, std::memory_order_acquire);
-    if constexpr (requires(const V& v) { Codec::touch(v); }) {
-      if (s.held) Codec::touch(s.item.entry->value);
+    if constexpr (requires(const V& v) { Codec::load_blocks(v); }) {
+      if (s.held) Codec::load_blocks(s.item.entry->value);
     }
   }
 
