@@ -183,8 +183,9 @@ struct CustomerStateCodec {
   // with loads at the same distance; bench/RESULTS.md, session 14). The loads of one state
   // overlap one another.
   static void load_blocks(const CustomerState& s) {
+    // As unsigned char: a block with no element yet (capacity only) may be read that way.
     for_each_block(s, [](const void* p) {
-      if (p != nullptr) (void)*static_cast<const volatile char*>(p);
+      if (p != nullptr) (void)*static_cast<const volatile unsigned char*>(p);
     });
   }
 
