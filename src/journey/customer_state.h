@@ -178,10 +178,10 @@ struct CustomerStateCodec {
   }
   // Reads the first byte of each heap block of `s`: the state cache's commit encoder calls it
   // a few states ahead of encode(). A load, not a prefetch: a state's blocks lie on pages of
-  // their own, and on the machines measured a prefetch to a page missing from the TLB did not
-  // bring the line in (encoding a commit's states, scattered in memory, took 11-28 % less time
-  // with loads at the same distance; bench/RESULTS.md, session 14). The loads of one state
-  // overlap one another.
+  // their own, and on the machine measured a prefetch to a page missing from the TLB appears
+  // not to bring the line in (encoding a commit's states, scattered in memory, took 11-28 %
+  // less time with loads at the same distance; bench/RESULTS.md, session 14). The loads of one
+  // state overlap one another.
   static void load_blocks(const CustomerState& s) {
     // As unsigned char: a block with no element yet (capacity only) may be read that way.
     for_each_block(s, [](const void* p) {

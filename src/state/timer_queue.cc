@@ -14,8 +14,9 @@ namespace beckon::state {
 // ---- ChangeTable ---------------------------------------------------------------------------
 
 uint64_t TimerQueue::ChangeTable::hash(const KeyView& k) {
-  // The customer and timer id choose the home slot's group of 8 (one cache line of slots), the
-  // due time the slot in it. A timer is rescheduled as a cancel at its old due and a schedule
+  // The customer and timer id choose the home slot's group of 8 (64 bytes of slots: one cache
+  // line when the array is line-aligned, as the allocator places large ones), the due time the
+  // slot in it. A timer is rescheduled as a cancel at its old due and a schedule
   // at the new one, and a fired timer's next step has the same id: the second lookup finds the
   // line the first one loaded. A timer has one pending due at a time, so few keys share a group
   // (those of a commit in flight, and the one change since; see record()).

@@ -155,7 +155,7 @@ class TimerQueue {
 
   // The uncommitted changes, keyed by (due, customer, id): open addressing (linear probing,
   // backward-shift deletion) over a dense array of entries. The keys of one timer (customer and
-  // id, any due) hash into one cache line of slots (see hash()). Lookups allocate nothing, and the
+  // id, any due) hash into one group of 8 slots (see hash()). Lookups allocate nothing, and the
   // entries keep their customer id buffers from one batch to the next. Unordered: flush_to sorts
   // what it writes. Entry pointers are invalidated by insert, erase, clear and retain.
   class ChangeTable {

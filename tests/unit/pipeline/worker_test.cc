@@ -459,6 +459,48 @@ TEST_F(WorkerTest, RevokeWaitsForTheCommitInFlight) {
   ASSERT_EQ(done->size(), 1u) << "its offsets are still reported";
 }
 
+// A message's partition is found by its number: small numbers (all Kafka hands out in practice)
+// by index, any other through the partition map. Both find what was assigned and nothing once
+// it is revoked.
+TEST_F(WorkerTest, MessagesReachTheirPartitionOnBothSidesOfTheIndex) {
+  const PartitionId small(3), large(70'000);
+  ASSERT_TRUE(worker_->assign(small).is_ok());
+  ASSERT_TRUE(worker_->assign(large).is_ok());
+  auto send = [&](PartitionId p, int64_t offset, const std::string& customer) {
+    const auto bytes = builder_.build(cart_spec(customer, kT0));
+    InputMessage m{"events", p, Offset(offset),
+                   {reinterpret_cast<const uint8_t*>(customer.data()), customer.size()}, bytes,
+                   codec::InputFormat::kAuto};
+    worker_->prefetch(std::span(&m, 1));
+    Status s = worker_->process(m);
+    EXPECT_TRUE(s.is_ok()) << s.to_string();
+  };
+  auto stored = [&](PartitionId p) -> std::optional<int64_t> {
+    auto o = store_->load_offset(p, "events");
+    EXPECT_TRUE(o.is_ok());
+    return o.is_ok() && o->has_value() ? std::optional<int64_t>((*o)->value()) : std::nullopt;
+  };
+  send(small, 10, "s1");
+  send(large, 20, "l1");
+  send(PartitionId(5), 30, "u1");  // never assigned, within the index's range
+  send(PartitionId(80'000), 40, "u2");  // never assigned, beyond it
+  EXPECT_EQ(worker_->processed(), 2u);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  EXPECT_EQ(stored(small), std::optional<int64_t>(11));
+  EXPECT_EQ(stored(large), std::optional<int64_t>(21));
+  EXPECT_EQ(stored(PartitionId(5)), std::nullopt);
+  EXPECT_EQ(stored(PartitionId(80'000)), std::nullopt);
+
+  worker_->revoke(small);
+  worker_->revoke(large);
+  send(small, 11, "s1");
+  send(large, 21, "l1");
+  EXPECT_EQ(worker_->processed(), 2u) << "revoked partitions' messages are left to their new owner";
+  EXPECT_TRUE(worker_->owns(kP0));
+  EXPECT_FALSE(worker_->owns(small));
+  EXPECT_FALSE(worker_->owns(large));
+}
+
 TEST_F(WorkerTest, CacheCountersKeepARevokedPartitionsCounts) {
   profile("c1", kT0);
   cart("c1", kT0 + 1000);
