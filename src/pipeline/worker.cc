@@ -434,6 +434,9 @@ Status Worker::complete_commit(bool wait) {
   if (!committer_.busy()) return Status::ok();
   std::optional<Status> result;
   if (wait) {
+    // Rather than sit idle, encode what the commit thread has not got to yet. It goes through
+    // the caches in order: start from the last.
+    for (auto cache = flight_.caches.rbegin(); cache != flight_.caches.rend(); ++cache) (*cache)->help_encode();
     result = committer_.wait();
   } else {
     result = committer_.poll();

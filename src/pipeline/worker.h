@@ -117,8 +117,10 @@ class Worker {
   // writes the timer changes, waits for the sink to acknowledge those messages and writes the
   // batch. State changed after the cut goes into the next commit; entries of the batch stay
   // cached and pinned until it is durable. At most one commit is in flight: if the previous one
-  // is still running, begin_commit() first waits for it. Non-ok when that previous commit failed
-  // or a timer queue holds a storage error (then nothing is handed over).
+  // is still running, begin_commit() first waits for it. Whenever this thread waits for a commit
+  // (there, and in finish_commit(true), so at rebalances and shutdown), it first encodes the
+  // states the commit thread has not got to (StateCache::help_encode). Non-ok when that previous
+  // commit failed or a timer queue holds a storage error (then nothing is handed over).
   // `flush_timeout` overrides WorkerOptions::flush_timeout (shutdown uses a shorter one).
   Status begin_commit(std::optional<Millis> flush_timeout = std::nullopt);
   // Completes the commit in flight if it has finished (with `wait`, waits for it): its entries
@@ -157,7 +159,8 @@ class Worker {
     uint64_t owner_reads = 0;    // staged customers this thread read itself (read thread not there yet)
     uint64_t read_waits = 0;     // lookups that slept for the read thread
     uint64_t cut_puts = 0;       // customer puts cut for commits
-    uint64_t owner_encodes = 0;  // ... that this thread encoded, touching them before the commit thread
+    uint64_t owner_encodes = 0;  // ... that this thread encoded: touched before the commit thread got to
+                                 // them, or taken while it waited for the commit
     CacheCounts& operator+=(const CacheCounts& o);
   };
   CacheCounts cache_counts() const;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <concepts>
@@ -58,7 +59,8 @@ inline void prefetch_lines(const void* p, size_t bytes) {
 // erase(). The two meet per entry through an atomic flag: whichever reaches a cut entry first
 // encodes it. When the owner touches a cut entry not yet encoded, get() (or erase()) encodes it
 // first, into a buffer of the flush, and encode_flush() takes those bytes instead; if the
-// encoding thread holds the entry, the owner waits for that one entry. Nothing else is shared:
+// encoding thread holds the entry, the owner waits for that one entry. An owner about to wait
+// for the commit takes the puts left the same way (help_encode()). Nothing else is shared:
 // the encoding thread reads only cut entries' keys and (before their flag says otherwise)
 // values, and the owner neither evicts nor removes entries until on_committed(), which must
 // follow encode_flush()'s return (or, for a failed commit, the next cut_flush() does). So the
@@ -336,6 +338,43 @@ class StateCache {
         batch.put_customer(partition_, e->key, claimed_[e->flush_slot]);
       }
     }
+  }
+
+  // Owner's thread, while encode_flush() of the current cut runs on another thread and the owner
+  // has nothing else to do (it is about to wait for that commit): encodes the cut's puts that
+  // thread has not taken yet, as settle() does, so that the two share the encoding. Goes from
+  // the end of the cut, in the order the entries changed, while encode_flush() goes in key
+  // order; an entry is taken by whichever reaches it first, and encode_flush() waits only for
+  // one the owner holds at that moment (at most kAhead of them). Each entry's out-of-line parts
+  // are loaded kAhead entries before it is encoded, as hold() does. Without a cut in flight
+  // (no cut_flush() since on_committed(), or encode_flush() done) there is nothing to take.
+  // Returns the number of puts encoded.
+  size_t help_encode() {
+    constexpr size_t kAhead = 8;
+    std::array<Entry*, kAhead> held{};  // taken, loading, not encoded yet: a ring
+    size_t first = 0, count = 0, encoded = 0;
+    auto encode = [&](Entry* e) {
+      Codec::encode(e->value, claimed_[e->flush_slot]);
+      e->flight.store(kFlightDone, std::memory_order_release);
+      ++encoded;
+    };
+    for (size_t i = flush_.size(); i-- > 0;) {
+      const FlushItem& item = flush_[i];
+      if (!item.put) continue;
+      uint8_t expected = kFlightPending;
+      if (!item.entry->flight.compare_exchange_strong(expected, kFlightClaimed, std::memory_order_acquire)) continue;
+      if constexpr (requires(const V& v) { Codec::load_blocks(v); }) Codec::load_blocks(item.entry->value);
+      if (count == kAhead) {
+        encode(held[first]);
+        held[first] = item.entry;
+        first = (first + 1) % kAhead;
+      } else {
+        held[(first + count++) % kAhead] = item.entry;
+      }
+    }
+    for (; count > 0; --count, first = (first + 1) % kAhead) encode(held[first]);
+    owner_encodes_ += encoded;
+    return encoded;
   }
 
   // The batch given to flush_to() is durable: flushed entries become clean, then clean entries

@@ -246,6 +246,65 @@ TEST_F(StateCacheTest, EncodingOnAnotherThreadWritesEveryValueAsItWasAtTheCut) {
   }
 }
 
+TEST_F(StateCacheTest, OwnerHelpingEncodeTakesThePutsNotYetEncodedAsTheyWereAtTheCut) {
+  Cache cache(*store_, kPartition, 100);
+  for (const char* c : {"a", "b", "c", "d"}) {
+    cache.get(c).value()->n = c[0];
+    cache.mark_dirty(c);
+  }
+  cache.erase("gone");
+  cache.cut_flush();
+  // The owner touches "a" first (settle encodes it), then helps with what is left: the other
+  // three puts, not the delete.
+  cache.get("a").value()->n = 1;
+  cache.mark_dirty("a");
+  EXPECT_EQ(cache.help_encode(), 3u);
+  EXPECT_EQ(cache.help_encode(), 0u) << "every put of the cut is taken";
+  EXPECT_EQ(cache.owner_encodes(), 4u);
+  // Changes after the help stay out of this commit.
+  cache.get("b").value()->n = 2;
+  cache.mark_dirty("b");
+  CommitBatch batch(*store_);
+  cache.encode_flush(batch);
+  ASSERT_TRUE(store_->commit(batch).is_ok());
+  cache.on_committed();
+  for (const char* c : {"a", "b", "c", "d"}) {
+    EXPECT_EQ(stored(c), std::optional<std::string>(std::to_string(c[0]) + "|")) << c;
+  }
+  EXPECT_EQ(stored("gone"), std::nullopt);
+  EXPECT_EQ(cache.help_encode(), 0u) << "no cut in flight";
+  commit(cache);
+  EXPECT_EQ(stored("a"), std::optional<std::string>("1|"));
+  EXPECT_EQ(stored("b"), std::optional<std::string>("2|"));
+}
+
+TEST_F(StateCacheTest, OwnerAndEncoderShareTheCutAndEveryValueIsWrittenOnce) {
+  constexpr int kCustomers = 20000;
+  Cache cache(*store_, kPartition, kCustomers);
+  std::vector<std::string> names;
+  for (int i = 0; i < kCustomers; ++i) {
+    names.push_back("customer-" + std::to_string(i));
+    cache.get(names.back()).value()->n = i;
+    cache.mark_dirty(names.back());
+  }
+  cache.cut_flush();
+  CommitBatch batch(*store_);
+  // Both take puts from opposite ends of different orders (the encoder by key, the owner from
+  // the end of the cut) and meet somewhere; the encoder waits for any the owner holds.
+  std::thread encoder([&] { cache.encode_flush(batch); });
+  const size_t helped = cache.help_encode();
+  encoder.join();
+  EXPECT_LE(helped, static_cast<size_t>(kCustomers));
+  EXPECT_EQ(cache.owner_encodes(), helped);
+  EXPECT_EQ(batch.count(), static_cast<size_t>(kCustomers)) << "one put per customer, whoever encoded it";
+  ASSERT_TRUE(store_->commit(batch).is_ok());
+  cache.on_committed();
+  EXPECT_EQ(cache.dirty_count(), 0u);
+  for (int i = 0; i < kCustomers; ++i) {
+    ASSERT_EQ(stored(names[static_cast<size_t>(i)]), std::optional<std::string>(std::to_string(i) + "|")) << i;
+  }
+}
+
 TEST_F(StateCacheTest, StagedCustomersAreReadOnAnotherThreadAndTakenByGet) {
   for (const char* c : {"a", "b", "c"}) put_stored(c, std::to_string(c[0]) + "|");
   put_stored("broken", "no separator");
