@@ -143,12 +143,14 @@ class Writer {
     store_le64(p_, std::bit_cast<uint64_t>(v));
     p_ += 8;
   }
-  [[gnu::always_inline]] void field(const std::string& v) {
+  [[gnu::always_inline]] void field(std::string_view v) {
     u64(v.size());
     reserve(v.size());
     std::memcpy(p_, v.data(), v.size());
     p_ += v.size();
   }
+  [[gnu::always_inline]] void field(const std::string& v) { field(std::string_view(v)); }
+  [[gnu::always_inline]] void field(const CompactString& v) { field(v.view()); }
   template <typename E>
     requires std::is_enum_v<E>
   [[gnu::always_inline]] void enumeration(const E& v, int /*count*/) {
@@ -209,7 +211,7 @@ class Writer {
   }
   // A journey name: k + 1 when it equals progress[k].journey (already written), else 0 and the
   // name itself.
-  void journey_ref(const std::string& name, const std::vector<JourneyProgress>& progress) {
+  void journey_ref(const CompactString& name, const std::vector<JourneyProgress>& progress) {
     for (size_t k = 0; k < progress.size(); ++k) {
       if (progress[k].journey == name) return u64(k + 1);
     }
@@ -298,10 +300,13 @@ class Reader {
     v = std::bit_cast<double>(load_le64(p_));
     p_ += 8;
   }
-  [[gnu::always_inline]] void field(std::string& v) {
+  // std::string or CompactString
+  template <typename S>
+    requires std::is_same_v<S, std::string> || std::is_same_v<S, CompactString>
+  [[gnu::always_inline]] void field(S& v) {
     uint64_t n = u64();
     if (n > remaining() || n > kMaxDecodedString) return fail("bad string length");
-    v.assign(p_, n);
+    v.assign(std::string_view(p_, n));
     p_ += n;
   }
   [[gnu::always_inline]] void field(EventTime& v) { v = EventTime(unzigzag(u64())); }
@@ -377,7 +382,7 @@ class Reader {
     }
     return b;
   }
-  void journey_ref(std::string& name, const std::vector<JourneyProgress>& progress) {
+  void journey_ref(CompactString& name, const std::vector<JourneyProgress>& progress) {
     const uint64_t k = u64();
     if (k == 0) return field(name);
     if (k > progress.size()) return fail("journey reference out of range");
@@ -722,7 +727,7 @@ std::string describe_json(const CustomerState& s) {
   j["recent_sends_ms"] = sends;
   json progress = json::array();
   for (const auto& p : s.progress) {
-    progress.push_back({{"journey", p.journey},
+    progress.push_back({{"journey", p.journey.str()},
                         {"key", p.key},
                         {"instance", p.instance},
                         {"next_step", p.next_step},
@@ -737,7 +742,7 @@ std::string describe_json(const CustomerState& s) {
     pending.push_back({{"id", to_hex64(p.id)},
                        {"due_ms", p.due.ms()},
                        {"original_due_ms", p.original_due.ms()},
-                       {"journey", p.journey},
+                       {"journey", p.journey.str()},
                        {"trigger", std::string(to_string(p.trigger))},
                        {"key", p.key},
                        {"instance", p.instance},

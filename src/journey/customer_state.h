@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/compact_string.h"
 #include "core/status.h"
 #include "core/types.h"
 #include "journey/types.h"
@@ -90,7 +91,7 @@ struct Shipment {
 // Progress of one journey instance. Cart journeys have one per journey (key ""), signup journeys
 // one per form (key = form name).
 struct JourneyProgress {
-  std::string journey;
+  CompactString journey;  // names are short: inline, no heap block to miss on in find_progress()
   std::string key;
   uint32_t instance = 0;     // instances started so far; the current one when active
   int32_t next_step = 0;     // next unsent step; == steps.size() when all were decided
@@ -107,7 +108,7 @@ struct PendingTimer {
   uint64_t id = 0;
   EventTime due;
   EventTime original_due;
-  std::string journey;
+  CompactString journey;
   Trigger trigger = Trigger::kCartAbandonment;
   std::string key;         // cart: ""; signup: form; replenishment: sku; shipping: order id
   uint32_t instance = 0;   // cart/signup instance

@@ -38,7 +38,8 @@ uint64_t engagement_score(const ChannelEngagement& e) {
 }
 
 // Updates rewrite mostly unchanged strings (cart lines, timer names): compare before copying.
-void set_string(std::string& dst, std::string_view src) {
+template <typename S>  // std::string or CompactString
+void set_string(S& dst, std::string_view src) {
   if (std::string_view(dst) != src) dst.assign(src);
 }
 
