@@ -56,7 +56,8 @@ class CompactString {
   void assign(std::string_view s) {
     if (s.size() <= kInline) {
       char* old = on_heap() ? heap_data() : nullptr;
-      std::memmove(bytes_, s.data(), s.size());  // the pointer in bytes_ is read already
+      // The heap pointer in bytes_ is read already. (An empty view may have no data at all.)
+      if (!s.empty()) std::memmove(bytes_, s.data(), s.size());
       set_inline_size(s.size());
       delete[] old;
       return;

@@ -28,6 +28,16 @@ TEST(CompactStringTest, KeepsShortAndLongStringsAlike) {
   EXPECT_EQ(sizeof(CompactString), sizeof(std::string));
 }
 
+TEST(CompactStringTest, TakesAnEmptyViewWithoutData) {
+  CompactString s("cart_abandonment");
+  s.assign(std::string_view());
+  EXPECT_TRUE(s.empty());
+  CompactString long_one(text(50));
+  long_one = std::string_view();
+  EXPECT_TRUE(long_one.empty());
+  EXPECT_EQ(CompactString(std::string_view()), "");
+}
+
 TEST(CompactStringTest, AShortStringLivesInsideTheObject) {
   CompactString inline_one(text(CompactString::kInline));
   const char* data = inline_one.data();
