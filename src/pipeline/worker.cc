@@ -245,6 +245,7 @@ Status Worker::process(const InputMessage& message) {
 
   const EventTime frontier_before = p->frontier;
   if (engine_.reads_state(event)) {
+    p->timers.prefetch_changes(event.customer_id);  // while the state is found and the event decided
     auto state = p->cache.get(event.customer_id);
     if (!state) return state.status();
     outcome_.clear();

@@ -13,16 +13,29 @@ namespace beckon::state {
 
 // ---- ChangeTable ---------------------------------------------------------------------------
 
+uint64_t TimerQueue::ChangeTable::customer_hash(std::string_view customer) {
+  return stable_hash64(customer, 0x165667B19E3779F9ull);
+}
+
 uint64_t TimerQueue::ChangeTable::hash(const KeyView& k) {
-  // The customer and timer id choose the home slot's group of 8 (64 bytes of slots: one cache
-  // line when the array is line-aligned, as the allocator places large ones), the due time the
-  // slot in it. A timer is rescheduled as a cancel at its old due and a schedule
-  // at the new one, and a fired timer's next step has the same id: the second lookup finds the
-  // line the first one loaded. A timer has one pending due at a time, so few keys share a group
-  // (those of a commit in flight, and the one change since; see record()).
-  const uint64_t base = stable_hash64(k.customer, k.id * 0xC2B2AE3D27D4EB4Full + 0x165667B19E3779F9ull);
-  const uint64_t due = static_cast<uint64_t>(k.due.ms()) * 0x9E3779B97F4A7C15ull;
-  return (base & ~uint64_t{7}) | (due >> 61);
+  // The customer chooses the home slot's group of 8 (64 bytes of slots: one cache line when the
+  // array is line-aligned, as the allocator places large ones), the timer id and due the slot
+  // in it. So the changes of one event (a reminder cancelled at its old due and scheduled at
+  // the new one, a fired timer's next step) probe one line, which prefetch() can load while the
+  // event is decided. A customer has few pending timers and each one due at a time, so few keys
+  // share a group (see record()). The slot's 32 bits are also its filter: the bits outside
+  // kGroupMask come from the id and due too, so keys of one customer seldom pass it for another.
+  // (A table of more than 2^24 slots spreads one customer's keys over several groups: still
+  // correct, only without the shared line.)
+  const uint64_t c = customer_hash(k.customer);
+  const uint64_t mix = (c ^ (k.id * 0xC2B2AE3D27D4EB4Full) ^ (static_cast<uint64_t>(k.due.ms()) * 0x9E3779B97F4A7C15ull)) *
+                       0xD6E8FEB86659FD93ull;
+  return (c & kGroupMask) | ((mix >> 32) & ~kGroupMask);
+}
+
+void TimerQueue::ChangeTable::prefetch(std::string_view customer) const {
+  if (size_ == 0) return;
+  __builtin_prefetch(&slots_[customer_hash(customer) & kGroupMask & (slots_.size() - 1)]);
 }
 
 TimerQueue::ChangeTable::Entry* TimerQueue::ChangeTable::find(const KeyView& k, uint64_t h) {

@@ -90,6 +90,10 @@ class TimerQueue {
   // The earliest timer if it is due at or before `frontier`, removed from the queue (its delete
   // is recorded for the next commit). False when none is due.
   Result<bool> pop_due(EventTime frontier, DueTimer& out);
+  // A hint, before the changes of one customer's event: starts loading where the change table
+  // keeps that customer's changes (they share one group of slots), so that the schedules and
+  // cancels the event leads to find it in cache.
+  void prefetch_changes(std::string_view customer) const { changes_.prefetch(customer); }
   // The earliest pending due time; nullopt when no timer is pending (or on a storage error,
   // which status() then reports).
   std::optional<EventTime> next_due();
@@ -154,8 +158,8 @@ class TimerQueue {
   };
 
   // The uncommitted changes, keyed by (due, customer, id): open addressing (linear probing,
-  // backward-shift deletion) over a dense array of entries. The keys of one timer (customer and
-  // id, any due) hash into one group of 8 slots (see hash()). Lookups allocate nothing, and the
+  // backward-shift deletion) over a dense array of entries. The keys of one customer hash into
+  // one group of 8 slots (see hash()). Lookups allocate nothing, and the
   // entries keep their customer id buffers from one batch to the next. Unordered: flush_to sorts
   // what it writes. Entry pointers are invalidated by insert, erase, clear and retain.
   class ChangeTable {
@@ -165,7 +169,13 @@ class TimerQueue {
       Change change;
       uint64_t hash = 0;
     };
+    // A key's hash: below 2^32; bits 3-23 from the customer alone (kGroupMask), the rest from
+    // the customer, id and due.
     static uint64_t hash(const KeyView& k);
+    static uint64_t customer_hash(std::string_view customer);
+    static constexpr uint64_t kGroupMask = 0x00FFFFF8;
+    // Starts loading the slots where the customer's keys are found.
+    void prefetch(std::string_view customer) const;
     // The entry of `k` (whose hash is `h`), or nullptr.
     Entry* find(const KeyView& k, uint64_t h);
     // Adds `k`, which must be absent, with a default Change.

@@ -322,6 +322,38 @@ TEST_F(TimerQueueTest, ManyChangesNetAndCommitExactly) {
   EXPECT_FALSE(reopened->next_due().has_value());
 }
 
+TEST_F(TimerQueueTest, OneCustomersManyChangesShareAGroupAndNetExactly) {
+  // The change table puts every key of one customer in one group of 8 slots: a customer with
+  // far more changes makes long probe runs, and netting removes keys from the middle of them.
+  const PartitionId p(7);
+  auto q = open_queue(p, 4);
+  auto due = [](int i, int round) { return EventTime(1000 + i * 10 + round); };
+  for (int i = 0; i < 300; ++i) q->schedule("busy", static_cast<uint64_t>(i), due(i, 0));
+  for (int i = 0; i < 300; i += 3) q->schedule("other-" + std::to_string(i), 1, due(i, 0));
+  commit(*q);
+  // Every timer of "busy" rescheduled twice (two cancels and two schedules each, the first pair
+  // netting away), every other one then cancelled.
+  for (int round = 1; round <= 2; ++round) {
+    for (int i = 0; i < 300; ++i) {
+      q->cancel("busy", static_cast<uint64_t>(i), due(i, round - 1));
+      q->schedule("busy", static_cast<uint64_t>(i), due(i, round));
+    }
+  }
+  EXPECT_EQ(q->uncommitted_changes(), 600u) << "a delete at round 0 and a put at round 2 per timer";
+  for (int i = 0; i < 300; i += 2) q->cancel("busy", static_cast<uint64_t>(i), due(i, 2));
+  EXPECT_EQ(q->uncommitted_changes(), 450u);
+  EXPECT_EQ(q->pending(), 250);
+  commit(*q);
+  auto reopened = open_queue(p, 1000);
+  EXPECT_EQ(reopened->pending(), 250);
+  std::vector<std::string> expected;
+  for (int i = 0; i < 300; ++i) {
+    if (i % 3 == 0) expected.push_back(std::to_string(due(i, 0).ms()) + ":other-" + std::to_string(i) + ":1");
+    if (i % 2 == 1) expected.push_back(std::to_string(due(i, 2).ms()) + ":busy:" + std::to_string(i));
+  }
+  EXPECT_EQ(pop_all(*reopened, EventTime(1'000'000)), expected);
+}
+
 TEST_F(TimerQueueTest, AfterABurstSmallCommitsKeepEveryChange) {
   // A burst grows the change table; the commits after it hold a handful of changes each, so the
   // table is emptied entry by entry and shrinks, including while a batch is in flight.
