@@ -73,6 +73,22 @@ class StateCacheTest : public ::testing::Test {
     return names;
   }
 
+  // Customers customer-0, customer-1, ... cached with n = their number and marked dirty.
+  static std::vector<std::string> dirty_numbered(Cache& cache, int count) {
+    std::vector<std::string> names;
+    for (int i = 0; i < count; ++i) {
+      names.push_back("customer-" + std::to_string(i));
+      cache.get(names.back()).value()->n = i;
+      cache.mark_dirty(names.back());
+    }
+    return names;
+  }
+  // Each of `names` is stored with n = its position and no note.
+  void expect_stored_numbered(const std::vector<std::string>& names) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      ASSERT_EQ(stored(names[i]), std::optional<std::string>(std::to_string(i) + "|")) << i;
+    }
+  }
   // Writes an encoded value straight into the store (a state some earlier run committed).
   void put_stored(std::string_view customer, std::string_view value) {
     CommitBatch batch(*store_);
@@ -213,12 +229,7 @@ TEST_F(StateCacheTest, OwnerTouchingACutEntryFirstEncodesItAsItWasAtTheCut) {
 TEST_F(StateCacheTest, EncodingOnAnotherThreadWritesEveryValueAsItWasAtTheCut) {
   constexpr int kCustomers = 5000;
   Cache cache(*store_, kPartition, kCustomers);
-  std::vector<std::string> names;
-  for (int i = 0; i < kCustomers; ++i) {
-    names.push_back("customer-" + std::to_string(i));
-    cache.get(names.back()).value()->n = i;
-    cache.mark_dirty(names.back());
-  }
+  const std::vector<std::string> names = dirty_numbered(cache, kCustomers);
   std::vector<int> order(kCustomers);
   for (int i = 0; i < kCustomers; ++i) order[static_cast<size_t>(i)] = i;
   std::shuffle(order.begin(), order.end(), std::mt19937(7));
@@ -236,9 +247,7 @@ TEST_F(StateCacheTest, EncodingOnAnotherThreadWritesEveryValueAsItWasAtTheCut) {
   encoder.join();
   ASSERT_TRUE(store_->commit(batch).is_ok());
   cache.on_committed();
-  for (int i = 0; i < kCustomers; ++i) {
-    ASSERT_EQ(stored(names[static_cast<size_t>(i)]), std::optional<std::string>(std::to_string(i) + "|")) << i;
-  }
+  expect_stored_numbered(names);
   commit(cache);
   for (int i = 0; i < kCustomers; ++i) {
     ASSERT_EQ(stored(names[static_cast<size_t>(i)]), std::optional<std::string>(std::to_string(i + 1'000'000) + "|after"))
@@ -281,12 +290,7 @@ TEST_F(StateCacheTest, OwnerHelpingEncodeTakesThePutsNotYetEncodedAsTheyWereAtTh
 TEST_F(StateCacheTest, OwnerAndEncoderShareTheCutAndEveryValueIsWrittenOnce) {
   constexpr int kCustomers = 20000;
   Cache cache(*store_, kPartition, kCustomers);
-  std::vector<std::string> names;
-  for (int i = 0; i < kCustomers; ++i) {
-    names.push_back("customer-" + std::to_string(i));
-    cache.get(names.back()).value()->n = i;
-    cache.mark_dirty(names.back());
-  }
+  const std::vector<std::string> names = dirty_numbered(cache, kCustomers);
   cache.cut_flush();
   CommitBatch batch(*store_);
   // Both take puts from opposite ends of different orders (the encoder by key, the owner from
@@ -300,9 +304,7 @@ TEST_F(StateCacheTest, OwnerAndEncoderShareTheCutAndEveryValueIsWrittenOnce) {
   ASSERT_TRUE(store_->commit(batch).is_ok());
   cache.on_committed();
   EXPECT_EQ(cache.dirty_count(), 0u);
-  for (int i = 0; i < kCustomers; ++i) {
-    ASSERT_EQ(stored(names[static_cast<size_t>(i)]), std::optional<std::string>(std::to_string(i) + "|")) << i;
-  }
+  expect_stored_numbered(names);
 }
 
 TEST_F(StateCacheTest, StagedCustomersAreReadOnAnotherThreadAndTakenByGet) {
