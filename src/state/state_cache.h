@@ -354,8 +354,7 @@ class StateCache {
     std::array<Entry*, kAhead> held{};  // taken, loading, not encoded yet: a ring
     size_t first = 0, count = 0, encoded = 0;
     auto encode = [&](Entry* e) {
-      Codec::encode(e->value, claimed_[e->flush_slot]);
-      e->flight.store(kFlightDone, std::memory_order_release);
+      encode_claimed(*e);
       ++encoded;
     };
     for (size_t i = flush_.size(); i-- > 0;) {
@@ -373,7 +372,6 @@ class StateCache {
       }
     }
     for (; count > 0; --count, first = (first + 1) % kAhead) encode(held[first]);
-    owner_encodes_ += encoded;
     return encoded;
   }
 
@@ -566,12 +564,18 @@ class StateCache {
     if (f == kFlightNone || f == kFlightDone) return;
     if (f == kFlightPending &&
         e.flight.compare_exchange_strong(f, kFlightClaimed, std::memory_order_acquire)) {
-      Codec::encode(e.value, claimed_[e.flush_slot]);
-      e.flight.store(kFlightDone, std::memory_order_release);
-      ++owner_encodes_;
+      encode_claimed(e);
       return;
     }
     while (e.flight.load(std::memory_order_acquire) != kFlightDone) cpu_relax();
+  }
+
+  // Owner's thread, for a cut put it has claimed (settle(), help_encode()): encodes the value
+  // into the flush's buffer for it and publishes the bytes to encode_flush().
+  void encode_claimed(Entry& e) {
+    Codec::encode(e.value, claimed_[e.flush_slot]);
+    e.flight.store(kFlightDone, std::memory_order_release);
+    ++owner_encodes_;
   }
 
   static constexpr size_t kChunkBits = 12;  // 4096 entries per chunk
