@@ -466,8 +466,8 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir,
   const double cpu0 = thread_cpu_seconds();
   auto helpers_cpu0 = thread_cpu_by_name();
   const uint64_t faults0 = thread_minor_faults();
-  for (size_t start = 0; start < w.size(); start += kBatch) {
-    batch.clear();
+  auto fill = [&](std::vector<pipeline::InputMessage>& b, size_t start) {
+    b.clear();
     for (size_t i = start; i < std::min(w.size(), start + kBatch); ++i) {
       const int32_t part = w.partition(i);
       std::span<const uint8_t> payload = w.payload(i);
@@ -477,13 +477,28 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir,
         payload = {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
         format = codec::InputFormat::kJson;
       }
-      batch.push_back(pipeline::InputMessage{topic, PartitionId(part),
-                                             Offset(next_offset[static_cast<size_t>(part)]++),
-                                             {reinterpret_cast<const uint8_t*>(keys[i].data()), keys[i].size()},
-                                             payload, format});
+      b.push_back(pipeline::InputMessage{topic, PartitionId(part), Offset(next_offset[static_cast<size_t>(part)]++),
+                                         {reinterpret_cast<const uint8_t*>(keys[i].data()), keys[i].size()},
+                                         payload, format});
     }
+  };
+  // As ingest::Runner with a backlog: with a read thread, the next batch is prefetched before
+  // the current one is processed, so that its states are read meanwhile.
+  const bool look_ahead = !p.no_prefetch && worker.reads_ahead();
+  std::vector<pipeline::InputMessage> next;
+  next.reserve(kBatch);
+  fill(next, 0);
+  if (look_ahead) worker.prefetch(next);
+  for (size_t start = 0; start < w.size(); start += kBatch) {
+    batch.swap(next);
+    const bool more = start + kBatch < w.size();
+    if (more) fill(next, start + kBatch);
     auto ta = Clk::now();
-    if (!p.no_prefetch) worker.prefetch(batch);
+    if (look_ahead) {
+      if (more) worker.prefetch(next);
+    } else if (!p.no_prefetch) {
+      worker.prefetch(batch);
+    }
     auto tb = Clk::now();
     for (const pipeline::InputMessage& m : batch) check(worker.process(m), "process");
     auto tc = Clk::now();

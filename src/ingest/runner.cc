@@ -9,6 +9,34 @@
 
 namespace beckon::ingest {
 
+// Messages taken from the queue at once: [0, n) are owned here until processed or dropped;
+// inputs[i] is what the worker takes of messages[i] (set when it holds data).
+struct Runner::Batch {
+  std::vector<rd_kafka_message_t*> messages;
+  std::vector<pipeline::InputMessage> inputs;
+  size_t n = 0;
+
+  explicit Batch(size_t size) : messages(size), inputs(size) {}
+  void release() {
+    for (size_t i = 0; i < n; ++i) rd_kafka_message_destroy(messages[i]);
+    n = 0;
+  }
+  // Destroys the messages of `partitions`, keeping the others in order.
+  void drop(const std::set<int32_t>& partitions) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (partitions.count(messages[i]->partition)) {
+        rd_kafka_message_destroy(messages[i]);
+        continue;
+      }
+      messages[kept] = messages[i];
+      inputs[kept] = inputs[i];
+      ++kept;
+    }
+    n = kept;
+  }
+};
+
 struct Runner::WorkerSlot {
   pipeline::Worker* worker = nullptr;
   kafka::QueuePtr queue;
@@ -28,6 +56,12 @@ struct Runner::WorkerSlot {
     last_position->second = next;
   }
   void forget_last_position() { last_position = positions.end(); }
+
+  // The next batch, taken (without waiting) and prefetched while the worker processes the
+  // current one, when the worker reads ahead: its states are read meanwhile. Guarded by mu. A
+  // revocation drops its messages of the partitions revoked: they were not processed, so the
+  // offsets committed on revocation still lead their next owner to them.
+  Batch held{0};
 };
 
 namespace {
@@ -179,6 +213,7 @@ void Runner::on_revoke(rd_kafka_topic_partition_list_t* parts) {
     for (int i = 0; i < parts->cnt; ++i) {
       slot->positions.erase({parts->elems[i].topic, parts->elems[i].partition});
     }
+    slot->held.drop(partitions);
     slot->forget_last_position();
   }
   for (int i = 0; i < parts->cnt; ++i) {
@@ -252,34 +287,61 @@ Status Runner::dispatch(WorkerSlot& slot, const pipeline::InputMessage& in) {
   return status;
 }
 
+void Runner::take(WorkerSlot& slot, Batch& batch, Millis timeout) {
+  // rd_kafka_consume_batch_queue waits until the whole batch is filled or the timeout passes;
+  // so it waits only for the first message, then takes what is already queued without waiting.
+  ssize_t n = rd_kafka_consume_batch_queue(slot.queue.get(), static_cast<int>(timeout.count()), batch.messages.data(), 1);
+  if (n == 1 && batch.messages.size() > 1) {
+    const ssize_t more =
+        rd_kafka_consume_batch_queue(slot.queue.get(), 0, batch.messages.data() + 1, batch.messages.size() - 1);
+    if (more > 0) n += more;
+  }
+  batch.n = n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+void Runner::prefetch(WorkerSlot& slot, Batch& batch, std::vector<pipeline::InputMessage>& hints) {
+  // The keys of the batch (customer ids) let the worker load the state it lacks in one read;
+  // the payloads let it leave out the customers of events that need no state.
+  hints.clear();
+  for (size_t i = 0; i < batch.n; ++i) {
+    const rd_kafka_message_t* m = batch.messages[i];
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    batch.inputs[i] = input_of(*m);
+    if (m->key_len > 0) hints.push_back(batch.inputs[i]);
+  }
+  slot.worker->prefetch(hints);
+}
+
 void Runner::worker_loop(WorkerSlot& slot) {
-  std::vector<rd_kafka_message_t*> batch(static_cast<size_t>(options_.batch_size));
-  std::vector<pipeline::InputMessage> inputs(batch.size());  // of batch[i], when it holds a message
+  const auto size = static_cast<size_t>(options_.batch_size);
+  Batch current(size);
+  {
+    std::lock_guard lock(slot.mu);
+    slot.held = Batch(size);
+  }
   std::vector<pipeline::InputMessage> hints;
-  hints.reserve(batch.size());
+  hints.reserve(size);
   Millis timeout = options_.poll_timeout;
   while (!stopping_.load()) {
-    // rd_kafka_consume_batch_queue waits until the whole batch is filled or the timeout passes;
-    // so it waits only for the first message, then takes what is already queued without waiting.
-    ssize_t n = rd_kafka_consume_batch_queue(slot.queue.get(), static_cast<int>(timeout.count()), batch.data(), 1);
-    if (n == 1 && batch.size() > 1) {
-      const ssize_t more = rd_kafka_consume_batch_queue(slot.queue.get(), 0, batch.data() + 1, batch.size() - 1);
-      if (more > 0) n += more;
+    std::unique_lock lock(slot.mu);
+    if (slot.held.n > 0) {
+      std::swap(current, slot.held);  // prefetched with the last batch
+    } else {
+      lock.unlock();
+      take(slot, current, timeout);
+      lock.lock();
+      prefetch(slot, current, hints);
     }
-    std::lock_guard lock(slot.mu);
-    // The keys of the batch (customer ids) let the worker load the state it lacks in one read;
-    // the payloads let it leave out the customers of events that need no state.
-    hints.clear();
-    for (ssize_t i = 0; i < n; ++i) {
-      const rd_kafka_message_t* m = batch[static_cast<size_t>(i)];
-      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-      inputs[static_cast<size_t>(i)] = input_of(*m);
-      if (m->key_len > 0) hints.push_back(inputs[static_cast<size_t>(i)]);
+    // With a read thread, the next batch's states are read while this one is processed: take
+    // what is already queued, without waiting (a quiet queue leaves the next batch to the
+    // waiting take above, as before).
+    if (current.n > 0 && slot.worker->reads_ahead()) {
+      take(slot, slot.held, Millis(0));
+      if (slot.held.n > 0) prefetch(slot, slot.held, hints);
     }
-    slot.worker->prefetch(hints);
     Status status;
-    for (ssize_t i = 0; i < n; ++i) {
-      kafka::MessagePtr msg(batch[static_cast<size_t>(i)]);
+    for (size_t i = 0; i < current.n; ++i) {
+      kafka::MessagePtr msg(current.messages[i]);
       if (!status.is_ok()) continue;  // after a fatal error: release, do not process
       const char* topic = rd_kafka_topic_name(msg->rkt);
       if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -291,8 +353,9 @@ void Runner::worker_loop(WorkerSlot& slot) {
         else spdlog::warn("consume {}[{}]: {}", topic, msg->partition, rd_kafka_err2str(msg->err));
         continue;
       }
-      status = dispatch(slot, inputs[static_cast<size_t>(i)]);
+      status = dispatch(slot, current.inputs[i]);
     }
+    current.n = 0;
     if (status.is_ok()) {
       update_caught_up(slot);
       status = slot.worker->fire_due_timers();
@@ -304,7 +367,7 @@ void Runner::worker_loop(WorkerSlot& slot) {
     slot.worker->end_batch();
     if (!status.is_ok()) {
       fail(status);
-      return;
+      break;
     }
     // Wake up for the next timer rather than at the end of a full poll timeout (1 ms at least,
     // so a timer waiting on anything but the clock cannot spin this loop).
@@ -313,6 +376,8 @@ void Runner::worker_loop(WorkerSlot& slot) {
       timeout = std::clamp(*until, Millis(1), options_.poll_timeout);
     }
   }
+  std::lock_guard lock(slot.mu);
+  slot.held.release();  // never processed: the stored offsets lead back to them
 }
 
 Status Runner::run() {

@@ -62,6 +62,7 @@ class Runner {
   size_t assigned_partitions() const { return assigned_.load(); }
 
  private:
+  struct Batch;
   struct WorkerSlot;
   static int stats_cb(rd_kafka_t* rk, char* json, size_t len, void* opaque);
   static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
@@ -69,6 +70,10 @@ class Runner {
   void on_assign(rd_kafka_topic_partition_list_t* parts);
   void on_revoke(rd_kafka_topic_partition_list_t* parts);
   void worker_loop(WorkerSlot& slot);
+  // Takes a batch from the worker's queue, waiting up to `timeout` for its first message.
+  void take(WorkerSlot& slot, Batch& batch, Millis timeout);
+  // Sets the batch's inputs and hands their keys to the worker's prefetch (slot lock held).
+  void prefetch(WorkerSlot& slot, Batch& batch, std::vector<pipeline::InputMessage>& hints);
   // Commits everything the worker processed and waits until it is durable (rebalance, drain).
   Status commit_worker(WorkerSlot& slot, std::optional<Millis> flush_timeout = std::nullopt);
   // Tells the consumer group about offsets made durable; a failed commit stops the runner.

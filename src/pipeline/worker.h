@@ -91,8 +91,12 @@ class Worker {
   // payload (and format) codec::peek_event_kind says are events that need no state are left
   // out; a message without its payload is read. A hint only: the process() calls that follow
   // do the work, and a key that is not the event's customer costs nothing but a read. Call it
-  // before processing the batch.
+  // before processing the batch. With read_ahead, call it for the next batch before processing
+  // the current one, so that the next batch's states are read while this thread works: it first
+  // waits for the reads of the previous call, which are then done before their batch starts.
   void prefetch(std::span<const InputMessage> messages);
+  // WorkerOptions::read_ahead: prefetch() hands its reads to the read thread.
+  bool reads_ahead() const { return options_.read_ahead; }
   // Decodes, applies and records one message. Bad input is dead-lettered and counted, never an
   // error; a non-ok Status means the worker cannot continue (sink or store failure).
   Status process(const InputMessage& message);

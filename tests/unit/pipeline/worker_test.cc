@@ -545,6 +545,65 @@ TEST_F(WorkerTest, ReadAheadCountersArePublishedAtTheCommit) {
   EXPECT_EQ(actions_for("c0", journey::Trigger::kCartAbandonment), 0) << "nothing due yet";
 }
 
+TEST_F(WorkerTest, NextBatchPrefetchedBeforeThisOneIsProcessed) {
+  for (int i = 0; i < 300; ++i) profile("c" + std::to_string(i), kT0);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  restart();
+  // A: carts of c0..c199. B: orders of c100..c299, so that half of B's customers are A's too and
+  // their orders must see the carts A put in their state.
+  std::vector<codec::EventSpec> a, b;
+  for (int i = 0; i < 200; ++i) a.push_back(cart_spec("c" + std::to_string(i), kT0 + 1000));
+  for (int i = 100; i < 300; ++i) {
+    auto o = spec(EventType::kOrderPlaced, "c" + std::to_string(i), kT0 + 2000);
+    o.order_id = "o-" + std::to_string(i);
+    o.items = {{"LIP-01", 1, 19.5, "makeup", 0}};
+    o.amount = 19.5;
+    o.currency = "EUR";
+    b.push_back(o);
+  }
+  std::vector<std::vector<uint8_t>> payloads;
+  auto messages = [&](const std::vector<codec::EventSpec>& specs) {
+    std::vector<InputMessage> out;
+    for (const auto& sp : specs) {
+      const auto bytes = builder_.build(sp);
+      payloads.emplace_back(bytes.begin(), bytes.end());
+    }
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const std::string& key = specs[i].customer_id;
+      const auto& payload = payloads[payloads.size() - specs.size() + i];
+      out.push_back(InputMessage{"events", kP0, Offset(next_offset_++),
+                                 {reinterpret_cast<const uint8_t*>(key.data()), key.size()}, payload,
+                                 codec::InputFormat::kAuto});
+    }
+    return out;
+  };
+  payloads.reserve(a.size() + b.size());  // the messages point into them
+  const std::vector<InputMessage> batch_a = messages(a);
+  const std::vector<InputMessage> batch_b = messages(b);
+  // As the ingest loop with a backlog: each batch is prefetched before the one ahead of it is
+  // processed, which first waits for that one's reads.
+  worker_->prefetch(batch_a);
+  worker_->prefetch(batch_b);
+  for (const InputMessage& m : batch_a) ASSERT_TRUE(worker_->process(m).is_ok());
+  worker_->prefetch(std::span<const InputMessage>());
+  for (const InputMessage& m : batch_b) ASSERT_TRUE(worker_->process(m).is_ok());
+  ASSERT_TRUE(worker_->commit().is_ok());
+
+  const Worker::CacheCounts n = worker_->cache_counts();
+  EXPECT_EQ(n.loads, 300u) << "each customer read once: B's stage skipped those A had staged";
+  EXPECT_EQ(n.owner_reads, 0u) << "every batch was read before it was processed";
+  EXPECT_EQ(n.read_waits, 0u);
+  clock_.set(WallTime(kT0 + 2 * kHour));
+  ASSERT_TRUE(worker_->fire_due_timers().is_ok());
+  int reminded = 0;
+  for (int i = 0; i < 300; ++i) {
+    const int r = actions_for("c" + std::to_string(i), journey::Trigger::kCartAbandonment);
+    EXPECT_EQ(r, i < 100 ? 1 : 0) << "c" << i;
+    reminded += r;
+  }
+  EXPECT_EQ(reminded, 100) << "the orders of c100..c199 ended the carts A had started";
+}
+
 TEST_F(WorkerTest, ViewsNoJourneyReactsToReadNoState) {
   for (int i = 0; i < 8; ++i) profile("c" + std::to_string(i), kT0);
   ASSERT_TRUE(worker_->commit().is_ok());
