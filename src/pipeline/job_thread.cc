@@ -1,5 +1,7 @@
 #include "pipeline/job_thread.h"
 
+#include <sched.h>
+
 #include <utility>
 
 #include "core/thread_name.h"
@@ -11,41 +13,64 @@ JobThread::~JobThread() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    stop_seen_.store(true, std::memory_order_seq_cst);
   }
   cv_.notify_all();
   thread_.join();
 }
 
 void JobThread::start(std::function<Status()> job) {
-  {
-    std::lock_guard lock(mu_);
-    job_ = std::move(job);
-    has_job_ = true;
-    finished_.store(false, std::memory_order_relaxed);
-  }
+  job_ = std::move(job);  // the job thread reads it only after it sees has_job_
+  finished_.store(false, std::memory_order_relaxed);
   busy_ = true;
   if (!thread_.joinable()) {
+    has_job_.store(true, std::memory_order_seq_cst);
     thread_ = std::thread([this] { run(); });
-  } else {
+    return;
+  }
+  has_job_.store(true, std::memory_order_seq_cst);
+  // The job thread announces its sleep (seq_cst) before it looks at has_job_ under the mutex
+  // for the last time: either it sees the job there, or this sees it sleeping and wakes it.
+  // The lock orders this notify after that last look, so the wake-up cannot be lost.
+  if (sleeping_.load(std::memory_order_seq_cst)) {
+    { std::lock_guard lock(mu_); }
     cv_.notify_all();
+  }
+}
+
+bool JobThread::linger() const {
+  const auto until = std::chrono::steady_clock::now() + kLinger;
+  for (unsigned looks = 0;; ++looks) {
+    if (has_job_.load(std::memory_order_acquire) || stop_seen_.load(std::memory_order_acquire)) return true;
+    if ((looks & 15) == 15) {
+      if (std::chrono::steady_clock::now() >= until) return false;
+      sched_yield();  // another thread of this core (a commit, a compaction) runs meanwhile
+    } else {
+      __builtin_ia32_pause();
+    }
   }
 }
 
 void JobThread::run() {
   set_thread_name(name_);
-  std::unique_lock lock(mu_);
   for (;;) {
+    if (!linger()) {
+      std::unique_lock lock(mu_);
+      sleeping_.store(true, std::memory_order_seq_cst);
+      cv_.wait(lock, [this] { return has_job_.load(std::memory_order_seq_cst) || stopping_; });
+      sleeping_.store(false, std::memory_order_relaxed);
+    }
     // A job started before the destructor runs is finished first: its batch is written or not,
     // never half-written, and the owner waits for it anyway.
-    cv_.wait(lock, [this] { return has_job_ || stopping_; });
-    if (!has_job_) return;
-    std::function<Status()> job = std::move(job_);
-    lock.unlock();
-    Status result = job();
-    lock.lock();
-    result_ = std::move(result);
-    has_job_ = false;
-    finished_.store(true, std::memory_order_release);
+    if (!has_job_.load(std::memory_order_acquire)) return;  // stopping, nothing posted
+    Status result = job_();
+    job_ = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      result_ = std::move(result);
+      has_job_.store(false, std::memory_order_release);
+      finished_.store(true, std::memory_order_release);
+    }
     cv_.notify_all();
   }
 }
@@ -58,7 +83,7 @@ std::optional<Status> JobThread::poll() {
 Status JobThread::wait() {
   if (!busy_) return Status::ok();
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return !has_job_; });
+  cv_.wait(lock, [this] { return !has_job_.load(std::memory_order_acquire); });
   busy_ = false;
   finished_.store(false, std::memory_order_relaxed);
   return std::move(result_);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -23,6 +24,12 @@ namespace beckon::pipeline {
 // the job runs on the job thread and must only touch what the owner leaves alone until it
 // collects the result (or what the job and the owner share through atomics). The destructor
 // waits for a running job, then joins.
+//
+// Hand-over: after a job the thread looks for the next one for up to kLinger, giving its core
+// to any other runnable thread between looks, and only then sleeps. Starting a job for a thread
+// that is still looking is a store; waking a sleeping one is a system call, and on a virtual
+// machine an interprocessor interrupt, paid by the owner. The read thread gets a job per
+// batch, about every millisecond under load, so it is then never asleep when one comes.
 class JobThread {
  public:
   // `name`: the thread's name (set_thread_name; Linux keeps 15 bytes).
@@ -41,17 +48,23 @@ class JobThread {
   Status wait();
 
  private:
+  static constexpr std::chrono::microseconds kLinger{2000};
+
   void run();
+  // Job thread: true once a job is posted or the thread is to stop, looking for up to kLinger.
+  bool linger() const;
 
   const std::string name_;
   bool busy_ = false;                // owner's view: started and not collected
   std::atomic<bool> finished_{false};  // the job has returned (poll's lock-free check)
   std::mutex mu_;
   std::condition_variable cv_;
-  std::function<Status()> job_;  // guarded by mu_
-  bool has_job_ = false;         // guarded by mu_
-  bool stopping_ = false;        // guarded by mu_
-  Status result_;                // guarded by mu_
+  std::function<Status()> job_;        // written by start() before has_job_ is set
+  std::atomic<bool> has_job_{false};   // set by start(), cleared by the job thread when done
+  std::atomic<bool> sleeping_{false};  // the job thread waits (or is about to) on cv_
+  bool stopping_ = false;              // guarded by mu_
+  std::atomic<bool> stop_seen_{false};  // stopping_, for linger()'s lock-free looks
+  Status result_;                      // guarded by mu_
   std::thread thread_;
 };
 
