@@ -16,7 +16,7 @@ struct Runner::Batch {
   std::vector<pipeline::InputMessage> inputs;
   size_t n = 0;
 
-  explicit Batch(size_t size) : messages(size), inputs(size) {}
+  explicit Batch(size_t size = 0) : messages(size), inputs(size) {}
   void release() {
     for (size_t i = 0; i < n; ++i) rd_kafka_message_destroy(messages[i]);
     n = 0;
@@ -61,7 +61,7 @@ struct Runner::WorkerSlot {
   // current one, when the worker reads ahead: its states are read meanwhile. Guarded by mu. A
   // revocation drops its messages of the partitions revoked: they were not processed, so the
   // offsets committed on revocation still lead their next owner to them.
-  Batch held{0};
+  Batch held;
 };
 
 namespace {
@@ -88,6 +88,7 @@ Runner::Runner(RunnerOptions options, std::vector<pipeline::Worker*> workers, Ru
   for (pipeline::Worker* w : workers) {
     auto slot = std::make_unique<WorkerSlot>();
     slot->worker = w;
+    slot->held = Batch(static_cast<size_t>(options_.batch_size));
     slots_.push_back(std::move(slot));
   }
 }
@@ -315,10 +316,6 @@ void Runner::prefetch(WorkerSlot& slot, Batch& batch, std::vector<pipeline::Inpu
 void Runner::worker_loop(WorkerSlot& slot) {
   const auto size = static_cast<size_t>(options_.batch_size);
   Batch current(size);
-  {
-    std::lock_guard lock(slot.mu);
-    slot.held = Batch(size);
-  }
   std::vector<pipeline::InputMessage> hints;
   hints.reserve(size);
   Millis timeout = options_.poll_timeout;

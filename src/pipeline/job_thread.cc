@@ -12,8 +12,7 @@ JobThread::~JobThread() {
   if (!thread_.joinable()) return;
   {
     std::lock_guard lock(mu_);
-    stopping_ = true;
-    stop_seen_.store(true, std::memory_order_seq_cst);
+    stopping_.store(true, std::memory_order_seq_cst);
   }
   cv_.notify_all();
   thread_.join();
@@ -23,12 +22,11 @@ void JobThread::start(std::function<Status()> job) {
   job_ = std::move(job);  // the job thread reads it only after it sees has_job_
   finished_.store(false, std::memory_order_relaxed);
   busy_ = true;
+  has_job_.store(true, std::memory_order_seq_cst);
   if (!thread_.joinable()) {
-    has_job_.store(true, std::memory_order_seq_cst);
     thread_ = std::thread([this] { run(); });
     return;
   }
-  has_job_.store(true, std::memory_order_seq_cst);
   // The job thread announces its sleep (seq_cst) before it looks at has_job_ under the mutex
   // for the last time: either it sees the job there, or this sees it sleeping and wakes it.
   // The lock orders this notify after that last look, so the wake-up cannot be lost.
@@ -41,7 +39,7 @@ void JobThread::start(std::function<Status()> job) {
 bool JobThread::linger() const {
   const auto until = std::chrono::steady_clock::now() + kLinger;
   for (unsigned looks = 0;; ++looks) {
-    if (has_job_.load(std::memory_order_acquire) || stop_seen_.load(std::memory_order_acquire)) return true;
+    if (has_job_.load(std::memory_order_acquire) || stopping_.load(std::memory_order_acquire)) return true;
     if ((looks & 15) == 15) {
       if (std::chrono::steady_clock::now() >= until) return false;
       sched_yield();  // another thread of this core (a commit, a compaction) runs meanwhile
@@ -57,7 +55,9 @@ void JobThread::run() {
     if (!linger()) {
       std::unique_lock lock(mu_);
       sleeping_.store(true, std::memory_order_seq_cst);
-      cv_.wait(lock, [this] { return has_job_.load(std::memory_order_seq_cst) || stopping_; });
+      cv_.wait(lock, [this] {
+        return has_job_.load(std::memory_order_seq_cst) || stopping_.load(std::memory_order_relaxed);
+      });
       sleeping_.store(false, std::memory_order_relaxed);
     }
     // A job started before the destructor runs is finished first: its batch is written or not,

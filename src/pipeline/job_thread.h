@@ -62,8 +62,7 @@ class JobThread {
   std::function<Status()> job_;        // written by start() before has_job_ is set
   std::atomic<bool> has_job_{false};   // set by start(), cleared by the job thread when done
   std::atomic<bool> sleeping_{false};  // the job thread waits (or is about to) on cv_
-  bool stopping_ = false;              // guarded by mu_
-  std::atomic<bool> stop_seen_{false};  // stopping_, for linger()'s lock-free looks
+  std::atomic<bool> stopping_{false};  // set under mu_ (for cv_'s waiter), read lock-free too
   Status result_;                      // guarded by mu_
   std::thread thread_;
 };
