@@ -30,6 +30,7 @@ class MetricsObserver {
     dead_letters.fetch_add(1, std::memory_order_relaxed);
   }
   void on_stale_timer(journey::Trigger t) { m_.timer.on_stale(static_cast<int>(t)); }
+  void on_redelivered() { m_.ingest.on_redelivered(); }
   void on_timer_fired(journey::Trigger t, Millis lateness) {
     m_.timer.on_fired(static_cast<int>(t), static_cast<double>(lateness.count()) / 1000.0);
   }
@@ -74,6 +75,7 @@ class WorkerMetrics final : public pipeline::WorkerObserver {
   void on_dead_letter(std::string_view reason) override { shared_.on_dead_letter(reason); }
   void on_late_event() override { bump(c_.late); }
   void on_clamped_event() override { bump(c_.clamped); }
+  void on_redelivered() override { shared_.on_redelivered(); }
   void on_timer_scheduled(journey::Trigger t) override { bump(c_.scheduled[static_cast<size_t>(t)]); }
   void on_timer_cancelled(journey::Trigger t) override { bump(c_.cancelled[static_cast<size_t>(t)]); }
   void on_stale_timer(journey::Trigger t) override { shared_.on_stale_timer(t); }

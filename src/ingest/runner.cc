@@ -324,6 +324,11 @@ void Runner::worker_loop(WorkerSlot& slot) {
     if (slot.held.n > 0) {
       std::swap(current, slot.held);  // prefetched with the last batch
     } else {
+      // Taken unlocked, so a rebalance is not held up for a poll timeout. A revocation between
+      // the take and the lock leaves the batch's messages of the revoked partitions to
+      // dispatch(), which drops them when the worker no longer owns the partition; if the
+      // partition came back meanwhile they are processed, and the Worker skips the copies the
+      // new assignment fetches again (Worker::process).
       lock.unlock();
       take(slot, current, timeout);
       lock.lock();

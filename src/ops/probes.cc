@@ -94,6 +94,8 @@ IngestProbe::IngestProbe(Registry& r, const Labels& labels)
                     "Events older than their partition's frontier when consumed.")),
       clamped_(counter(r, "beckon_clamped_events_total",
                        "Events whose timestamp was too far ahead of the wall clock and was clamped.")),
+      redelivered_(counter(r, "beckon_redelivered_messages_total",
+                           "Input messages skipped: already processed since their partition was assigned.")),
       rebalance_assign_(counter_family(r, "beckon_rebalances_total",
                                        "Consumer-group rebalance callbacks, by kind.")
                             .Add({{"kind", "assign"}})),

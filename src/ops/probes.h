@@ -42,7 +42,7 @@ namespace beckon::ops {
 using LabelValues = std::span<const std::string_view>;
 
 // Consumption side: events read, decode failures, dead letters, late and clamped events,
-// consumer lag, rebalances, partition frontier lag.
+// redelivered messages, consumer lag, rebalances, partition frontier lag.
 class IngestProbe {
  public:
   struct Labels {
@@ -58,6 +58,7 @@ class IngestProbe {
   void on_dead_letter(int reason) { dead_letters_.at(reason).Increment(); }
   void on_late_event(uint64_t n = 1) { late_.Increment(static_cast<double>(n)); }
   void on_clamped_event(uint64_t n = 1) { clamped_.Increment(static_cast<double>(n)); }
+  void on_redelivered() { redelivered_.Increment(); }
 
   // A rebalance assigned (revoked) `partitions` partitions: counts the rebalance and moves
   // beckon_partitions_assigned by that many.
@@ -86,6 +87,7 @@ class IngestProbe {
   detail::MetricGrid<prometheus::Counter> dead_letters_;
   prometheus::Counter& late_;
   prometheus::Counter& clamped_;
+  prometheus::Counter& redelivered_;
   prometheus::Counter& rebalance_assign_;
   prometheus::Counter& rebalance_revoke_;
   prometheus::Gauge& partitions_assigned_;

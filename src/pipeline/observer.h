@@ -17,6 +17,9 @@ class WorkerObserver {
   virtual void on_dead_letter(std::string_view /*reason*/) {}
   virtual void on_late_event() {}
   virtual void on_clamped_event() {}
+  // A message at an offset already processed since its partition was assigned was skipped
+  // (Worker::process: a batch consumed before a rebalance and fetched again after it).
+  virtual void on_redelivered() {}
   virtual void on_timer_scheduled(journey::Trigger) {}
   virtual void on_timer_cancelled(journey::Trigger) {}
   // `lateness` = wall time at firing minus due time (only meaningful on a wall-clock frontier).

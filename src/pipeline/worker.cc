@@ -64,7 +64,12 @@ struct Worker::Partition {
   PartitionId id;
   state::StateCache<CustomerState, CustomerStateCodec> cache;
   state::TimerQueue timers;
-  std::map<std::string, Offset, std::less<>> next_offsets;  // per input topic, since assignment
+  // Per input topic, since assignment: the first offset processed and the next to process.
+  struct Consumed {
+    Offset first;
+    Offset next;
+  };
+  std::map<std::string, Consumed, std::less<>> consumed;
   EventTime max_event_time = EventTime::min();
   EventTime frontier = EventTime::min();
   bool caught_up = false;
@@ -215,14 +220,22 @@ void Worker::prefetch(std::span<const InputMessage> messages) {
 Status Worker::process(const InputMessage& message) {
   Partition* p = find(message.partition);
   if (p == nullptr) return Status::ok();  // revoked: the new owner replays it from stored offsets
+  auto it = p->consumed.find(message.topic);
+  if (it == p->consumed.end()) {
+    it = p->consumed.emplace(std::string(message.topic), Partition::Consumed{message.offset, message.offset}).first;
+  } else if (message.offset >= it->second.first && message.offset < it->second.next) {
+    // Processed already since the partition was assigned: a redelivery. A batch the consumer
+    // handed out before a revocation can be processed after the same partition came back, and
+    // the new assignment then fetches the same offsets again from the stored ones. Its state
+    // changes and actions are already here. (An offset below `first` is a reset to an earlier
+    // offset, e.g. of a recreated topic: processed, at least once.)
+    observer_.on_redelivered();
+    return Status::ok();
+  }
   ++processed_;
   // The offset is recorded first: whatever happens to the message, it is never consumed twice
   // into state (a crash replays from the last commit, which is consistent with this record).
-  auto it = p->next_offsets.find(message.topic);
-  if (it == p->next_offsets.end()) {
-    it = p->next_offsets.emplace(std::string(message.topic), Offset(0)).first;
-  }
-  it->second = Offset(message.offset.value() + 1);
+  it->second.next = Offset(message.offset.value() + 1);
 
   journey::Event& event = event_;  // the decoder resets it
   codec::DecodeFailure failure;
@@ -379,9 +392,9 @@ Status Worker::begin_commit(std::optional<Millis> flush_timeout) {
       return s;
     }
     flight_.timers.push_back(&p->timers);
-    for (const auto& [topic, next] : p->next_offsets) {
-      batch.put_offset(p->id, topic, next);
-      flight_.offsets.push_back({topic, p->id, next});
+    for (const auto& [topic, offsets] : p->consumed) {
+      batch.put_offset(p->id, topic, offsets.next);
+      flight_.offsets.push_back({topic, p->id, offsets.next});
     }
     batch.put_meta(p->id, kFrontierMetaKey, encode_frontier(p->max_event_time, p->frontier));
   }

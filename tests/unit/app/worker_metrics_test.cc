@@ -92,11 +92,13 @@ TEST_F(WorkerMetricsTest, RareEventsGoStraightThrough) {
   w.on_dead_letter(codec::to_string(codec::DecodeError::kVerifyFailed));
   w.on_timer_fired(Trigger::kCartAbandonment, Millis(5));
   w.on_stale_timer(Trigger::kShippingDelay);
+  w.on_redelivered();
   w.on_commit(0.01, 1000, 10);
   w.on_commit_failed();
   EXPECT_EQ(shared.dead_letters.load(), 1u);
   EXPECT_EQ(series(*metrics, "beckon_timers_fired_total{trigger=\"cart_abandonment\"}"), 1);
   EXPECT_EQ(series(*metrics, "beckon_timers_stale_total{trigger=\"shipping_delay\"}"), 1);
+  EXPECT_EQ(series(*metrics, "beckon_redelivered_messages_total"), 1);
   EXPECT_EQ(series(*metrics, "beckon_commits_total"), 1);
   EXPECT_EQ(series(*metrics, "beckon_commit_failures_total"), 1);
 }

@@ -64,17 +64,20 @@ TEST_F(ProbesTest, OutOfRangeIndexIsCountedAsUnknown) {
   EXPECT_LINE(t, "beckon_actions_emitted_total{channel=\"unknown\",trigger=\"cart_abandonment\"} 1");
 }
 
-TEST_F(ProbesTest, IngestFailuresLateAndClampedEvents) {
+TEST_F(ProbesTest, IngestFailuresLateClampedAndRedelivered) {
   m.ingest.on_decode_failure(1);
   m.ingest.on_dead_letter(0);
   m.ingest.on_dead_letter(0);
   m.ingest.on_late_event();
   m.ingest.on_clamped_event();
+  m.ingest.on_redelivered();
+  m.ingest.on_redelivered();
   const std::string t = text();
   EXPECT_LINE(t, "beckon_decode_failures_total{reason=\"bad_json\"} 1");
   EXPECT_LINE(t, "beckon_dead_letters_total{reason=\"decode\"} 2");
   EXPECT_LINE(t, "beckon_late_events_total 1");
   EXPECT_LINE(t, "beckon_clamped_events_total 1");
+  EXPECT_LINE(t, "beckon_redelivered_messages_total 2");
 }
 
 TEST_F(ProbesTest, RebalancesMovePartitionsAssigned) {

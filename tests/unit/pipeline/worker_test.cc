@@ -89,7 +89,8 @@ class CountingObserver final : public WorkerObserver {
   void on_commit_failed() override { ++commit_failures; }
   void on_timer_fired(journey::Trigger, Millis) override { ++fired; }
   void on_stale_timer(journey::Trigger) override { ++stale; }
-  int consumed = 0, late = 0, clamped = 0, commit_failures = 0, fired = 0, stale = 0;
+  void on_redelivered() override { ++redelivered; }
+  int consumed = 0, late = 0, clamped = 0, commit_failures = 0, fired = 0, stale = 0, redelivered = 0;
 };
 
 class WorkerTest : public ::testing::Test {
@@ -457,6 +458,43 @@ TEST_F(WorkerTest, RevokeWaitsForTheCommitInFlight) {
   auto done = worker_->finish_commit();
   ASSERT_TRUE(done.is_ok());
   ASSERT_EQ(done->size(), 1u) << "its offsets are still reported";
+}
+
+// The ingest runner takes a batch from the consumer before it locks the worker: a revocation and
+// the same partition's reassignment can fall in between, and the batch is then processed by the
+// new assignment, which fetches the same offsets again from the stored ones. The second copies
+// are skipped, so their events count once. An offset below the assignment's first one (a reset
+// to an earlier offset, e.g. of a recreated topic) is processed again.
+TEST_F(WorkerTest, OffsetsProcessedSinceTheAssignmentAreSkippedWhenRedelivered) {
+  profile("c1", kT0);  // offset 0
+  ASSERT_TRUE(worker_->commit().is_ok());
+  worker_->revoke(kP0);
+  ASSERT_TRUE(worker_->assign(kP0).is_ok());
+  worker_->set_caught_up(kP0, true);
+  ASSERT_EQ(committed_offset(), std::optional<int64_t>(1));
+
+  const auto first = cart_spec("c1", kT0 + 1000);
+  auto second = cart_spec("c1", kT0 + 2000);
+  second.items = {{"LIP-01", 2, 19.5, "makeup", 0}};
+  next_offset_ = 1;
+  feed_batch({first, second});  // the batch taken before the revocation: offsets 1 and 2
+  EXPECT_EQ(observer_.consumed, 3);
+  next_offset_ = 1;
+  feed_batch({first, second});  // fetched again by the new assignment
+  EXPECT_EQ(observer_.consumed, 3) << "a redelivered offset was processed again";
+  EXPECT_EQ(observer_.redelivered, 2);
+  cart("c1", kT0 + 3000);  // offset 3: the first one not processed yet
+  EXPECT_EQ(observer_.consumed, 4);
+  EXPECT_EQ(worker_->processed(), 4u);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  EXPECT_EQ(committed_offset(), std::optional<int64_t>(4)) << "a redelivery moved the committed offset back";
+
+  next_offset_ = 0;
+  profile("c1", kT0 + 4000);  // below the assignment's first offset (1): a reset, processed
+  EXPECT_EQ(observer_.consumed, 5);
+  EXPECT_EQ(observer_.redelivered, 2);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  EXPECT_EQ(committed_offset(), std::optional<int64_t>(1)) << "a reset replays from where it went back to";
 }
 
 // A message's partition is found by its number: small numbers (all Kafka hands out in practice)
