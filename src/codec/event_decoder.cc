@@ -8,6 +8,7 @@
 #include <memory>
 #include <type_traits>
 
+#include "codec/json_event_reader.h"
 #include "codec/schema_parser.h"
 #include "codec/wire_util.h"
 #include "schemas/events_generated.h"
@@ -282,8 +283,11 @@ std::optional<EventKind> peek_event_kind(std::span<const uint8_t> bytes, InputFo
 
 bool EventDecoder::decode_json(std::span<const uint8_t> bytes, journey::Event& out,
                                DecodeFailure& failure) {
-  if (!json_) json_ = std::make_unique<SchemaParser>(WireSchema::kEvents);
   std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  // The common event is built by the JsonEventReader; the Parser judges all the rest.
+  if (!json_reader_) json_reader_ = std::make_unique<JsonEventReader>();
+  if (auto built = json_reader_->read(text); !built.empty()) return decode_flatbuffer(built, out, failure);
+  if (!json_) json_ = std::make_unique<SchemaParser>(WireSchema::kEvents);
   auto buffer = json_->parse_json(text, scratch_text_);
   if (buffer.empty()) return fail(failure, classify_json_error(text), scratch_text_);
   return decode_flatbuffer(buffer, out, failure);

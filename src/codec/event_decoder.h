@@ -13,6 +13,7 @@
 
 namespace beckon::codec {
 
+class JsonEventReader;
 class SchemaParser;
 
 // Wire format of an input topic (config: `flatbuffers`, `json`, `auto`).
@@ -63,8 +64,10 @@ struct DecoderOptions {
 
 // Verifies, decodes and validates input events (DESIGN.md §2) into journey::Event views.
 //
-// Every FlatBuffer is checked by flatbuffers::Verifier before a field is read; JSON is parsed with
-// the events.fbs schema into a FlatBuffer, which then takes the same path. The returned Event
+// Every FlatBuffer is checked by flatbuffers::Verifier before a field is read; JSON is turned into
+// the FlatBuffer of the events.fbs schema, which then takes the same path: by JsonEventReader
+// when it is plain JSON of the schema's shape, else by flatbuffers::Parser, which accepts or
+// rejects it as it always did. The returned Event
 // points into the input bytes, or into this decoder's buffers (JSON, misaligned input, line
 // items), and is valid until the next decode() call.
 //
@@ -89,7 +92,8 @@ class EventDecoder {
   bool decode_json(std::span<const uint8_t> bytes, journey::Event& out, DecodeFailure& failure);
 
   DecoderOptions opts_;
-  std::unique_ptr<SchemaParser> json_;     // created on first JSON message
+  std::unique_ptr<JsonEventReader> json_reader_;  // created on first JSON message
+  std::unique_ptr<SchemaParser> json_;            // created on the first JSON it declines
   std::vector<uint64_t> aligned_;          // copy of misaligned input (8-byte aligned storage)
   std::vector<journey::LineItemView> items_;
   std::string scratch_text_;              // parser error / identifier found, reused
