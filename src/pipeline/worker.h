@@ -98,7 +98,9 @@ class Worker {
   // WorkerOptions::read_ahead: prefetch() hands its reads to the read thread.
   bool reads_ahead() const { return options_.read_ahead; }
   // Decodes, applies and records one message. Bad input is dead-lettered and counted, never an
-  // error; a non-ok Status means the worker cannot continue (sink or store failure).
+  // error; a non-ok Status means the worker cannot continue (sink or store failure). A message at
+  // an offset already processed since its partition was assigned (a redelivery after a
+  // rebalance) is skipped and reported to WorkerObserver::on_redelivered.
   Status process(const InputMessage& message);
   // Tells the worker whether `partition` has no backlog (its frontier then follows wall time).
   void set_caught_up(PartitionId partition, bool caught_up);
