@@ -122,7 +122,10 @@ ts("Decode failures by reason", [(f'sum by (reason) (rate(beckon_decode_failures
 ts("Late and clamped events", [(f'sum(rate(beckon_late_events_total{{{SEL}}}[{R}]))', "late"),
                                (f'sum(rate(beckon_clamped_events_total{{{SEL}}}[{R}]))', "clamped")],
    unit="ops")
-ts("Rebalances", [(f'sum by (kind) (increase(beckon_rebalances_total{{{SEL}}}[{R}]))', "{{kind}}")])
+ts("Rebalances", [(f'sum by (kind) (increase(beckon_rebalances_total{{{SEL}}}[{R}]))', "{{kind}}"),
+                  (f'sum(increase(beckon_redelivered_messages_total{{{SEL}}}[{R}]))', "redelivered messages")],
+   desc="Rebalance callbacks, and input messages a worker skipped because it had processed them "
+        "already since the partition was assigned (a batch taken just before a revocation).")
 ts("Partitions assigned per instance", [(f'beckon_partitions_assigned{{{SEL}}}', "{{instance}}")], stack=True)
 flush()
 
