@@ -28,11 +28,13 @@ struct FieldSpec {
   int enum_count = 0;
 };
 
-// A field's value as read: `seen` when its key was there, `present` when it holds a value (an
-// optional scalar given as null is seen and absent, as the Parser reads it).
+// A field's value as read: `seen` when its key was there (`position`: its place among the
+// object's fields of the schema), `present` when it holds a value (an optional scalar given as
+// null is seen and absent, as the Parser reads it).
 struct Slot {
   bool seen = false;
   bool present = false;
+  int position = 0;
   std::string_view s;
   int64_t i = 0;
   double d = 0;
@@ -75,6 +77,14 @@ const std::array<std::vector<FieldSpec>, enum_count<fb::EventBody>()> kBodies = 
      {"push_token_known", Kind::kOptionalBool}},
     {},
 }};
+
+// The event table; body_type and body are its last two fields.
+const std::vector<FieldSpec> kEvent = {{"event_id", Kind::kString},
+                                       {"customer_id", Kind::kString},
+                                       {"timestamp_ms", Kind::kInt64},
+                                       {"body_type", Kind::kEnum, fb::EnumNamesEventBody(), enum_count<fb::EventBody>()},
+                                       {"body", Kind::kObject}};
+constexpr size_t kBodyType = 3, kBody = 4;
 
 const std::vector<FieldSpec> kLineItem = {{"sku", Kind::kString},
                                           {"quantity", Kind::kInt32},
@@ -149,12 +159,14 @@ bool read_value(const FieldSpec& spec, dom::element value, Slot& slot) {
 // repeated key or a value that does not fit. Keys the schema lacks are skipped, as the Parser
 // skips them (SchemaParser: skip_unexpected_fields_in_json), whatever their JSON value.
 bool read_fields(dom::object object, const std::vector<FieldSpec>& specs, Slot* slots) {
+  int position = 0;
   for (dom::key_value_pair field : object) {
     size_t k = 0;
     while (k < specs.size() && specs[k].name != field.key) ++k;
     if (k == specs.size()) continue;  // a field added later: skipped, as the Parser is told to
     if (slots[k].seen) return false;
     slots[k].seen = slots[k].present = true;
+    slots[k].position = position++;
     if (!read_value(specs[k], field.value, slots[k])) return false;
   }
   return true;
@@ -297,31 +309,19 @@ std::span<const uint8_t> JsonEventReader::read(std::string_view json) {
       doc.get_object().get(root) != simdjson::SUCCESS) {
     return {};
   }
-  // event_id, customer_id, timestamp_ms, body_type, body.
-  static const std::vector<FieldSpec> kEvent = {{"event_id", Kind::kString},
-                                                {"customer_id", Kind::kString},
-                                                {"timestamp_ms", Kind::kInt64},
-                                                {"body_type", Kind::kEnum, fb::EnumNamesEventBody(),
-                                                 enum_count<fb::EventBody>()},
-                                                {"body", Kind::kObject}};
   Slot s[kMaxFields];
-  for (dom::key_value_pair field : root) {
-    size_t k = 0;
-    while (k < kEvent.size() && kEvent[k].name != field.key) ++k;
-    if (k == kEvent.size()) continue;
-    if (s[k].seen) return {};
-    // The body is read as its type says, so the type comes first (the order of the mapping).
-    if (k == 4 && !s[3].seen) return {};
-    s[k].seen = s[k].present = true;
-    if (!read_value(kEvent[k], field.value, s[k])) return {};
+  if (!read_fields(root, kEvent, s)) return {};
+  // A body without its type, a type without its body (or NONE), and a body before its type (the
+  // mapping writes the type first) are the Parser's to judge.
+  if (!s[kBodyType].present || !s[kBody].present || s[kBodyType].i == 0 ||
+      s[kBody].position < s[kBodyType].position) {
+    return {};
   }
-  // A body without its type, or a type without its body (or NONE), is the Parser's to judge.
-  if (!s[3].present || !s[4].present || s[3].i == 0) return {};
 
   m.fbb.Clear();
-  const auto body_type = static_cast<fb::EventBody>(s[3].i);
+  const auto body_type = static_cast<fb::EventBody>(s[kBodyType].i);
   flatbuffers::Offset<void> body;
-  if (!m.body_table(body_type, s[4].object, body)) return {};
+  if (!m.body_table(body_type, s[kBody].object, body)) return {};
   const auto event_id = m.string(s[0]);
   const auto customer_id = m.string(s[1]);
   m.fbb.Finish(fb::CreateEvent(m.fbb, event_id, customer_id, s[2].i, body_type, body), fb::EventIdentifier());
