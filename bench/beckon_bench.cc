@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -327,6 +328,9 @@ struct Params {
   bool engine_json = false;  // engine runs read the events in the schema's JSON mapping
   bool skip_engine = false;
   bool no_warmup = false;
+  // Engine run: events per second fed to the worker, in batches of a millisecond's events as a
+  // consumer that keeps up hands them over (0: as fast as it takes them).
+  double engine_rate = 0;
   std::string state_dir;
 };
 
@@ -409,9 +413,11 @@ json run_naive(const Params& p, const Workload& w, const std::string& dir) {
 // production Worker, one thread, replay mode
 
 // `json_payloads`: the workload's events in the schema's JSON mapping (--engine-json), fed
-// instead of the FlatBuffers.
+// instead of the FlatBuffers. `rate`: events per second fed (0: as fast as the worker takes
+// them; else a millisecond's events per batch, each batch at its time, with nothing queued
+// behind it, as from a consumer that keeps up).
 json run_engine(const Params& p, const Workload& w, const std::string& dir,
-                const std::vector<std::string>* json_payloads) {
+                const std::vector<std::string>* json_payloads, double rate) {
   auto store = open_store(dir);
   const journey::EngineConfig cfg = bench_engine_config();
   auto local_time = journey::make_tzdb_local_time("UTC");
@@ -431,7 +437,8 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir,
   for (int i = 0; i < p.partitions; ++i) check(worker.assign(PartitionId(i)), "assign");
   const std::string topic = "shop.events";
   std::vector<int64_t> next_offset(static_cast<size_t>(p.partitions), 0);
-  constexpr size_t kBatch = 1024;  // as ingest::Runner: prefetch, timers and commit once per batch
+  // As ingest::Runner: prefetch, timers and commit once per batch of up to 1024 messages.
+  const size_t kBatch = rate > 0 ? std::clamp<size_t>(static_cast<size_t>(std::ceil(rate / 1000)), 1, 1024) : 1024;
   // Message keys are customer ids, as on the input topics; built before the clock starts, as a
   // consumer finds them in its fetch buffers.
   std::vector<std::string> keys(w.size());
@@ -454,7 +461,7 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir,
                                                {reinterpret_cast<const uint8_t*>(n.data()), n.size()},
                                                {}, codec::InputFormat::kAuto});
       }
-      worker.prefetch(batch);
+      worker.prefetch(batch, pipeline::Worker::Prefetch::kNow);
     }
     warm_secs = seconds_since(w0);
   }
@@ -483,21 +490,26 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir,
     }
   };
   // As ingest::Runner with a backlog: with a read thread, the next batch is prefetched before
-  // the current one is processed, so that its states are read meanwhile.
-  const bool look_ahead = !p.no_prefetch && worker.reads_ahead();
+  // the current one is processed, so that its states are read meanwhile. Paced, the consumer
+  // has nothing queued behind the batch.
+  const bool look_ahead = !p.no_prefetch && worker.reads_ahead() && rate <= 0;
   std::vector<pipeline::InputMessage> next;
   next.reserve(kBatch);
   fill(next, 0);
-  if (look_ahead) worker.prefetch(next);
+  if (look_ahead) worker.prefetch(next, pipeline::Worker::Prefetch::kNow);  // the first: nothing ahead of it
   for (size_t start = 0; start < w.size(); start += kBatch) {
     batch.swap(next);
     const bool more = start + kBatch < w.size();
     if (more) fill(next, start + kBatch);
+    if (rate > 0) {
+      std::this_thread::sleep_until(t0 + std::chrono::duration_cast<Clk::duration>(
+                                             std::chrono::duration<double>(static_cast<double>(start) / rate)));
+    }
     auto ta = Clk::now();
     if (look_ahead) {
-      if (more) worker.prefetch(next);
+      if (more) worker.prefetch(next, pipeline::Worker::Prefetch::kAhead);
     } else if (!p.no_prefetch) {
-      worker.prefetch(batch);
+      worker.prefetch(batch, pipeline::Worker::Prefetch::kNow);
     }
     auto tb = Clk::now();
     for (const pipeline::InputMessage& m : batch) check(worker.process(m), "process");
@@ -519,6 +531,8 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir,
   json r;
   r["events"] = w.size();
   r["seconds"] = secs;
+  r["rate"] = rate;  // events per second fed (0: as fast as taken)
+  r["batch_messages"] = kBatch;
   // The worker thread alone; its commits are written on its commit thread, RocksDB's flushes
   // and compactions on RocksDB's.
   r["thread_cpu_seconds"] = cpu;
@@ -545,6 +559,7 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir,
   // touched them before the commit thread did.
   r["staged_reads_by_worker"] = counts.owner_reads - counts0.owner_reads;
   r["read_waits"] = counts.read_waits - counts0.read_waits;
+  r["read_ahead_batches"] = worker.read_ahead_batches();  // batches whose reads the read thread did
   r["cut_puts"] = counts.cut_puts - counts0.cut_puts;
   r["cut_puts_encoded_by_worker"] = counts.owner_encodes - counts0.owner_encodes;
   r["cache_hit_ratio"] = gets > 0 ? 1.0 - static_cast<double>(std::min(loads, gets)) / static_cast<double>(gets) : 0.0;
@@ -967,6 +982,10 @@ int main(int argc, char** argv) {
                "engine runs: feed the events in the schema's JSON mapping (converted before timing), not FlatBuffers");
   cli.add_flag("--no-warmup", p.no_warmup,
                "measure a cold process: no untimed engine pass before the naive and engine runs");
+  cli.add_option("--engine-rate", p.engine_rate,
+                 "engine run: feed S events per second, a millisecond's events per batch (0: as fast as taken)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9));
   cli.add_flag("--no-prefetch", p.no_prefetch,
                "engine run: no batched state reads from the message keys (Worker::prefetch)");
   cli.add_flag("--no-read-ahead", p.no_read_ahead,
@@ -1006,6 +1025,7 @@ int main(int argc, char** argv) {
                  {"commit_interval_ms", p.commit_interval_ms},
                  {"seed", p.seed},               {"skip_e2e", p.skip_e2e}, {"preload", !p.no_preload},
                  {"prefetch", !p.no_prefetch},  {"engine_input_format", p.engine_json ? "json" : "flatbuffers"},
+                 {"engine_rate", p.engine_rate},
                  {"read_ahead", !p.no_read_ahead && app::read_ahead_on(config::ReadAhead::kAuto, 1, app::available_cores())},
                  {"available_cores", app::available_cores()}, {"warmup", !p.no_warmup},
                  {"build_type", BECKON_BENCH_BUILD_TYPE}, {"allocator", BECKON_ALLOCATOR}};
@@ -1055,7 +1075,7 @@ int main(int argc, char** argv) {
   if (!p.no_warmup && !(p.skip_naive && p.skip_engine)) {
     log("warm-up: one untimed engine pass (cold process)");
     const auto w0 = Clk::now();
-    const json warm = run_engine(p, w, sub("warmup"), engine_json);
+    const json warm = run_engine(p, w, sub("warmup"), engine_json, 0);
     std::filesystem::remove_all(p.state_dir + "/warmup");
     out["warmup"] = {{"seconds", seconds_since(w0)},
                      {"engine_events_per_s", warm["events_per_s"]},
@@ -1069,7 +1089,7 @@ int main(int argc, char** argv) {
   }
   if (!p.skip_engine) {
     log("engine (pipeline::Worker, 1 thread, replay)");
-    out["engine"] = run_engine(p, w, sub("engine"), engine_json);
+    out["engine"] = run_engine(p, w, sub("engine"), engine_json, p.engine_rate);
     std::filesystem::remove_all(p.state_dir + "/engine");
   }
   if (!p.skip_e2e) {

@@ -300,7 +300,8 @@ void Runner::take(WorkerSlot& slot, Batch& batch, Millis timeout) {
   batch.n = n > 0 ? static_cast<size_t>(n) : 0;
 }
 
-void Runner::prefetch(WorkerSlot& slot, Batch& batch, std::vector<pipeline::InputMessage>& hints) {
+void Runner::prefetch(WorkerSlot& slot, Batch& batch, std::vector<pipeline::InputMessage>& hints,
+                      pipeline::Worker::Prefetch when) {
   // The keys of the batch (customer ids) let the worker load the state it lacks in one read;
   // the payloads let it leave out the customers of events that need no state.
   hints.clear();
@@ -310,7 +311,7 @@ void Runner::prefetch(WorkerSlot& slot, Batch& batch, std::vector<pipeline::Inpu
     batch.inputs[i] = input_of(*m);
     if (m->key_len > 0) hints.push_back(batch.inputs[i]);
   }
-  slot.worker->prefetch(hints);
+  slot.worker->prefetch(hints, when);
 }
 
 void Runner::worker_loop(WorkerSlot& slot) {
@@ -332,14 +333,14 @@ void Runner::worker_loop(WorkerSlot& slot) {
       lock.unlock();
       take(slot, current, timeout);
       lock.lock();
-      prefetch(slot, current, hints);
+      prefetch(slot, current, hints, pipeline::Worker::Prefetch::kNow);
     }
     // With a read thread, the next batch's states are read while this one is processed: take
-    // what is already queued, without waiting (a quiet queue leaves the next batch to the
-    // waiting take above, as before).
+    // what is already queued, without waiting. A quiet queue leaves the next batch to the
+    // waiting take above, whose batch is read before it is processed (Worker::Prefetch).
     if (current.n > 0 && slot.worker->reads_ahead()) {
       take(slot, slot.held, Millis(0));
-      if (slot.held.n > 0) prefetch(slot, slot.held, hints);
+      if (slot.held.n > 0) prefetch(slot, slot.held, hints, pipeline::Worker::Prefetch::kAhead);
     }
     Status status;
     for (size_t i = 0; i < current.n; ++i) {

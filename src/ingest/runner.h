@@ -72,8 +72,10 @@ class Runner {
   void worker_loop(WorkerSlot& slot);
   // Takes a batch from the worker's queue, waiting up to `timeout` for its first message.
   void take(WorkerSlot& slot, Batch& batch, Millis timeout);
-  // Sets the batch's inputs and hands their keys to the worker's prefetch (slot lock held).
-  void prefetch(WorkerSlot& slot, Batch& batch, std::vector<pipeline::InputMessage>& hints);
+  // Sets the batch's inputs and hands their keys to the worker's prefetch (slot lock held):
+  // kNow for the batch processed next, kAhead for the one held behind it.
+  void prefetch(WorkerSlot& slot, Batch& batch, std::vector<pipeline::InputMessage>& hints,
+                pipeline::Worker::Prefetch when);
   // Commits everything the worker processed and waits until it is durable (rebalance, drain).
   Status commit_worker(WorkerSlot& slot, std::optional<Millis> flush_timeout = std::nullopt);
   // Tells the consumer group about offsets made durable; a failed commit stops the runner.

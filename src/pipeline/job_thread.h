@@ -25,11 +25,15 @@ namespace beckon::pipeline {
 // collects the result (or what the job and the owner share through atomics). The destructor
 // waits for a running job, then joins.
 //
-// Hand-over: after a job the thread looks for the next one for up to kLinger, giving its core
-// to any other runnable thread between looks, and only then sleeps. Starting a job for a thread
-// that is still looking is a store; waking a sleeping one is a system call, and on a virtual
-// machine an interprocessor interrupt, paid by the owner. The read thread gets a job per
-// batch, about every millisecond under load, so it is then never asleep when one comes.
+// Hand-over: after a job the thread looks for the next one for twice as long as the job took,
+// at most kLinger, giving its core to any other runnable thread between looks, and only then
+// sleeps. Starting a job for a thread that is still looking is a store; waking a sleeping one
+// is a system call, and on a virtual machine an interprocessor interrupt, paid by the owner.
+// Under a backlog the read thread gets a job per batch, about every millisecond, each taking
+// about half of that, so it is then seldom asleep when one comes. Bounded by the job's own
+// time, looking never takes more than two thirds of the thread's CPU, however small and
+// frequent the jobs: a fixed 2 ms kept a read thread with a job every millisecond on its core
+// at any load (bench/RESULTS.md, session 18).
 class JobThread {
  public:
   // `name`: the thread's name (set_thread_name; Linux keeps 15 bytes).
@@ -51,8 +55,8 @@ class JobThread {
   static constexpr std::chrono::microseconds kLinger{2000};
 
   void run();
-  // Job thread: true once a job is posted or the thread is to stop, looking for up to kLinger.
-  bool linger() const;
+  // Job thread: true once a job is posted or the thread is to stop, looking for up to `budget`.
+  bool linger(std::chrono::steady_clock::duration budget) const;
 
   const std::string name_;
   bool busy_ = false;                // owner's view: started and not collected

@@ -182,7 +182,7 @@ void Worker::set_caught_up(PartitionId partition, bool caught_up) {
   if (Partition* p = find(partition)) p->caught_up = caught_up;
 }
 
-void Worker::prefetch(std::span<const InputMessage> messages) {
+void Worker::prefetch(std::span<const InputMessage> messages, Prefetch when) {
   // The previous batch's reads are done (that batch was processed) unless some of its
   // customers were never asked for: a cache stages anew only once the last ones are read.
   wait_for_reads();
@@ -196,9 +196,13 @@ void Worker::prefetch(std::span<const InputMessage> messages) {
     }
   }
   reading_.clear();
+  // A hand-over costs the read thread's wake-up and this thread's reads of what the read thread
+  // has not reached when processing gets there, one at a time: worth it only with another
+  // batch to process meanwhile. A batch processed right away is read here, in one batched read.
+  const bool ahead = options_.read_ahead && when == Prefetch::kAhead;
   for (auto& [_, p] : partitions_) {
     if (p->hints.empty()) continue;
-    if (options_.read_ahead) {
+    if (ahead) {
       p->cache.stage(p->hints);
       if (p->cache.staged() > 0) reading_.push_back(&p->cache);
     } else {
@@ -207,6 +211,7 @@ void Worker::prefetch(std::span<const InputMessage> messages) {
     p->hints.clear();
   }
   if (reading_.empty()) return;
+  ++read_ahead_batches_;
   // A few customers of each partition in turn, so that every partition's first ones come soon.
   reader_.start([this] {
     for (bool more = true; more;) {

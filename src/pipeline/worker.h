@@ -37,8 +37,8 @@ struct WorkerOptions {
   Millis commit_interval{1000};                  // time between durable commits
   Millis flush_timeout{120'000};                 // longest wait for action acknowledgements
   bool replay = false;                           // frontier from the data alone, no wall clock
-  // prefetch() reads the batch's states on the worker's read thread while process() goes on;
-  // false: prefetch() reads them all before it returns.
+  // prefetch(kAhead) reads the next batch's states on the worker's read thread while process()
+  // goes on; false: prefetch() reads them all before it returns.
   bool read_ahead = true;
   codec::DecoderOptions decoder;
 };
@@ -85,18 +85,25 @@ class Worker {
 
   // Loads the state of the customers a batch of messages is about to touch, taken from the
   // message keys (input topics are keyed by customer id), in batched store reads. With
-  // WorkerOptions::read_ahead the reads run on the worker's read thread (beckon-read-N), in
-  // message order; process() reads a customer the read thread has not reached yet itself and
-  // waits only for one it is reading. Else they are done before this returns. Messages whose
+  // When prefetch() reads: kNow before it returns, in one batched read per partition, for a
+  // batch about to be processed (a consumer that keeps up hands over nothing else to work on
+  // meanwhile). kAhead, with WorkerOptions::read_ahead, on the worker's read thread
+  // (beckon-read-N), for the next batch while this thread processes the current one (a
+  // backlog); without read_ahead kAhead reads as kNow.
+  enum class Prefetch { kNow, kAhead };
+  // Reads the states of the batch's customers that are not cached. With kAhead and read_ahead
+  // the reads run on the read thread, in message order; process() reads a customer the read
+  // thread has not reached yet itself and waits only for one it is reading. Messages whose
   // payload (and format) codec::peek_event_kind says are events that need no state are left
   // out; a message without its payload is read. A hint only: the process() calls that follow
   // do the work, and a key that is not the event's customer costs nothing but a read. Call it
-  // before processing the batch. With read_ahead, call it for the next batch before processing
-  // the current one, so that the next batch's states are read while this thread works: it first
+  // before processing the batch; with kAhead, before processing the one ahead of it. It first
   // waits for the reads of the previous call, which are then done before their batch starts.
-  void prefetch(std::span<const InputMessage> messages);
-  // WorkerOptions::read_ahead: prefetch() hands its reads to the read thread.
+  void prefetch(std::span<const InputMessage> messages, Prefetch when);
+  // WorkerOptions::read_ahead: prefetch(kAhead) hands its reads to the read thread.
   bool reads_ahead() const { return options_.read_ahead; }
+  // Batches whose reads were handed to the read thread.
+  uint64_t read_ahead_batches() const { return read_ahead_batches_; }
   // Decodes, applies and records one message. Bad input is dead-lettered and counted, never an
   // error; a non-ok Status means the worker cannot continue (sink or store failure). A message at
   // an offset already processed since its partition was assigned (a redelivery after a
@@ -236,6 +243,7 @@ class Worker {
   JobThread committer_;
   // The caches whose staged customers the read thread is reading (prefetch with read_ahead).
   std::vector<state::StateCache<journey::CustomerState, journey::CustomerStateCodec>*> reading_;
+  uint64_t read_ahead_batches_ = 0;
   JobThread reader_;
   Stats stats_;
   mutable std::mutex published_mu_;

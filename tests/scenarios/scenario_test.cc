@@ -502,7 +502,7 @@ class Scenario {
                               std::span(reinterpret_cast<const uint8_t*>(m.key.data()), m.key.size()),
                               std::span(reinterpret_cast<const uint8_t*>(m.payload.data()), m.payload.size()),
                               m.format};
-    worker_->prefetch(std::span(&in, 1));  // as the ingest loop does, from the message key
+    worker_->prefetch(std::span(&in, 1), pipeline::Worker::Prefetch::kNow);  // as the ingest loop does, from the message key
     if (Status s = worker_->process(in); !s) fail("Worker::process failed: " + s.message());
   }
 

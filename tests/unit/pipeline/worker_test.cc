@@ -126,6 +126,7 @@ class WorkerTest : public ::testing::Test {
     WorkerOptions o;
     o.replay = replay;
     o.commit_interval = Millis(1000);
+    o.read_ahead = read_ahead_;
     worker_ = std::make_unique<Worker>(*store_, config_, local_time_, clock_, sink_, observer_, o);
     ASSERT_TRUE(worker_->assign(kP0).is_ok());
     worker_->set_caught_up(kP0, true);
@@ -155,13 +156,14 @@ class WorkerTest : public ::testing::Test {
   void feed_bytes(std::span<const uint8_t> bytes, std::string_view key = {}) {
     InputMessage m{"events", kP0, Offset(next_offset_++),
                    {reinterpret_cast<const uint8_t*>(key.data()), key.size()}, bytes, codec::InputFormat::kAuto};
-    worker_->prefetch(std::span(&m, 1));
+    worker_->prefetch(std::span(&m, 1), Worker::Prefetch::kNow);
     Status s = worker_->process(m);
     ASSERT_TRUE(s.is_ok()) << s.to_string();
   }
   void feed(const codec::EventSpec& s) { feed_bytes(builder_.build(s), s.customer_id); }
   // One batch, as the ingest loop feeds it: every key a prefetch hint, then each message.
-  void feed_batch(const std::vector<codec::EventSpec>& specs) {
+  // kAhead by default: the read thread reads while the batch is processed.
+  void feed_batch(const std::vector<codec::EventSpec>& specs, Worker::Prefetch when = Worker::Prefetch::kAhead) {
     std::vector<std::vector<uint8_t>> payloads;
     std::vector<InputMessage> batch;
     for (const auto& s : specs) {
@@ -174,7 +176,7 @@ class WorkerTest : public ::testing::Test {
                                    {reinterpret_cast<const uint8_t*>(key.data()), key.size()}, payloads[i],
                                    codec::InputFormat::kAuto});
     }
-    worker_->prefetch(batch);
+    worker_->prefetch(batch, when);
     for (const InputMessage& m : batch) {
       Status s = worker_->process(m);
       ASSERT_TRUE(s.is_ok()) << s.to_string();
@@ -248,6 +250,7 @@ class WorkerTest : public ::testing::Test {
   std::unique_ptr<Worker> worker_;
   codec::EventBuilder builder_;
   int64_t next_offset_ = 0;
+  bool read_ahead_ = true;  // WorkerOptions::read_ahead of the next start_worker()
   int event_seq_ = 0;
 };
 
@@ -509,7 +512,7 @@ TEST_F(WorkerTest, MessagesReachTheirPartitionOnBothSidesOfTheIndex) {
     InputMessage m{"events", p, Offset(offset),
                    {reinterpret_cast<const uint8_t*>(customer.data()), customer.size()}, bytes,
                    codec::InputFormat::kAuto};
-    worker_->prefetch(std::span(&m, 1));
+    worker_->prefetch(std::span(&m, 1), Worker::Prefetch::kNow);
     Status s = worker_->process(m);
     EXPECT_TRUE(s.is_ok()) << s.to_string();
   };
@@ -580,7 +583,48 @@ TEST_F(WorkerTest, ReadAheadCountersArePublishedAtTheCommit) {
   EXPECT_LE(n.owner_reads, 64u);
   EXPECT_EQ(worker_->stats().read_ahead_worker_reads.load(), n.owner_reads);
   EXPECT_EQ(worker_->stats().read_ahead_waits.load(), n.read_waits);
+  EXPECT_EQ(worker_->read_ahead_batches(), 1u);
   EXPECT_EQ(actions_for("c0", journey::Trigger::kCartAbandonment), 0) << "nothing due yet";
+}
+
+TEST_F(WorkerTest, ABatchProcessedRightAwayIsReadBeforePrefetchReturns) {
+  for (int i = 0; i < 64; ++i) profile("c" + std::to_string(i), kT0);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  restart();  // read_ahead is on by default
+  std::vector<codec::EventSpec> carts;
+  for (int i = 0; i < 64; ++i) carts.push_back(cart_spec("c" + std::to_string(i), kT0 + 1000));
+  feed_batch(carts, Worker::Prefetch::kNow);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  Worker::CacheCounts n = worker_->cache_counts();
+  EXPECT_EQ(n.loads, 64u) << "every customer came from the store";
+  EXPECT_EQ(n.misses, 64u);
+  EXPECT_EQ(n.owner_reads, 0u) << "nothing was staged for the read thread";
+  EXPECT_EQ(n.read_waits, 0u);
+  EXPECT_EQ(worker_->read_ahead_batches(), 0u);
+
+  // The next batch of customers not cached, prefetched ahead, goes to the read thread.
+  carts.clear();
+  for (int i = 64; i < 128; ++i) carts.push_back(cart_spec("c" + std::to_string(i), kT0 + 2000));
+  feed_batch(carts, Worker::Prefetch::kAhead);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  n = worker_->cache_counts();
+  EXPECT_EQ(n.loads, 128u);
+  EXPECT_EQ(worker_->read_ahead_batches(), 1u);
+
+  // Without read_ahead, kAhead reads before it returns too.
+  read_ahead_ = false;
+  restart();
+  carts.clear();
+  for (int i = 0; i < 128; ++i) carts.push_back(cart_spec("c" + std::to_string(i), kT0 + 3000));
+  feed_batch(carts, Worker::Prefetch::kAhead);
+  ASSERT_TRUE(worker_->commit().is_ok());
+  n = worker_->cache_counts();
+  EXPECT_EQ(n.loads, 128u);
+  EXPECT_EQ(n.owner_reads, 0u);
+  EXPECT_EQ(worker_->read_ahead_batches(), 0u);
+  for (int i = 0; i < 128; ++i) {
+    EXPECT_EQ(actions_for("c" + std::to_string(i), journey::Trigger::kCartAbandonment), 0) << "nothing due yet";
+  }
 }
 
 TEST_F(WorkerTest, NextBatchPrefetchedBeforeThisOneIsProcessed) {
@@ -620,10 +664,10 @@ TEST_F(WorkerTest, NextBatchPrefetchedBeforeThisOneIsProcessed) {
   const std::vector<InputMessage> batch_b = messages(b);
   // As the ingest loop with a backlog: each batch is prefetched before the one ahead of it is
   // processed, which first waits for that one's reads.
-  worker_->prefetch(batch_a);
-  worker_->prefetch(batch_b);
+  worker_->prefetch(batch_a, Worker::Prefetch::kAhead);
+  worker_->prefetch(batch_b, Worker::Prefetch::kAhead);
   for (const InputMessage& m : batch_a) ASSERT_TRUE(worker_->process(m).is_ok());
-  worker_->prefetch(std::span<const InputMessage>());
+  worker_->prefetch(std::span<const InputMessage>(), Worker::Prefetch::kAhead);
   for (const InputMessage& m : batch_b) ASSERT_TRUE(worker_->process(m).is_ok());
   ASSERT_TRUE(worker_->commit().is_ok());
 
