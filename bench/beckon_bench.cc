@@ -438,24 +438,26 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir,
   const std::string topic = "shop.events";
   std::vector<int64_t> next_offset(static_cast<size_t>(p.partitions), 0);
   // As ingest::Runner: prefetch, timers and commit once per batch of up to 1024 messages.
-  const size_t kBatch = rate > 0 ? std::clamp<size_t>(static_cast<size_t>(std::ceil(rate / 1000)), 1, 1024) : 1024;
+  constexpr size_t kMaxBatch = 1024;
+  const size_t batch_size =
+      rate > 0 ? std::clamp<size_t>(static_cast<size_t>(std::ceil(rate / 1000)), 1, kMaxBatch) : kMaxBatch;
   // Message keys are customer ids, as on the input topics; built before the clock starts, as a
   // consumer finds them in its fetch buffers.
   std::vector<std::string> keys(w.size());
   for (size_t i = 0; i < w.size(); ++i) keys[i] = customer_name(w.customer(i));
   std::vector<pipeline::InputMessage> batch;
-  batch.reserve(kBatch);
+  batch.reserve(kMaxBatch);
   double warm_secs = 0;
   if (p.warm_cache) {
     // Every customer's state in the cache before the clock starts, as in an engine that has run
     // long enough to have seen each of them (needs cache_entries >= customers to keep them all).
     const auto w0 = Clk::now();
     std::vector<std::string> names;
-    for (uint64_t c0 = 0; c0 < p.customers; c0 += kBatch) {
+    for (uint64_t c0 = 0; c0 < p.customers; c0 += kMaxBatch) {
       names.clear();
       batch.clear();
-      for (uint64_t c = c0; c < std::min<uint64_t>(p.customers, c0 + kBatch); ++c) names.push_back(customer_name(c));
-      for (uint64_t c = c0; c < std::min<uint64_t>(p.customers, c0 + kBatch); ++c) {
+      for (uint64_t c = c0; c < std::min<uint64_t>(p.customers, c0 + kMaxBatch); ++c) names.push_back(customer_name(c));
+      for (uint64_t c = c0; c < std::min<uint64_t>(p.customers, c0 + kMaxBatch); ++c) {
         const std::string& n = names[c - c0];
         batch.push_back(pipeline::InputMessage{topic, PartitionId(partition_of(c, p.partitions)), Offset(0),
                                                {reinterpret_cast<const uint8_t*>(n.data()), n.size()},
@@ -475,7 +477,7 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir,
   const uint64_t faults0 = thread_minor_faults();
   auto fill = [&](std::vector<pipeline::InputMessage>& b, size_t start) {
     b.clear();
-    for (size_t i = start; i < std::min(w.size(), start + kBatch); ++i) {
+    for (size_t i = start; i < std::min(w.size(), start + batch_size); ++i) {
       const int32_t part = w.partition(i);
       std::span<const uint8_t> payload = w.payload(i);
       codec::InputFormat format = codec::InputFormat::kAuto;
@@ -494,13 +496,13 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir,
   // has nothing queued behind the batch.
   const bool look_ahead = !p.no_prefetch && worker.reads_ahead() && rate <= 0;
   std::vector<pipeline::InputMessage> next;
-  next.reserve(kBatch);
+  next.reserve(batch_size);
   fill(next, 0);
   if (look_ahead) worker.prefetch(next, pipeline::Worker::Prefetch::kNow);  // the first: nothing ahead of it
-  for (size_t start = 0; start < w.size(); start += kBatch) {
+  for (size_t start = 0; start < w.size(); start += batch_size) {
     batch.swap(next);
-    const bool more = start + kBatch < w.size();
-    if (more) fill(next, start + kBatch);
+    const bool more = start + batch_size < w.size();
+    if (more) fill(next, start + batch_size);
     if (rate > 0) {
       std::this_thread::sleep_until(t0 + std::chrono::duration_cast<Clk::duration>(
                                              std::chrono::duration<double>(static_cast<double>(start) / rate)));
@@ -532,7 +534,7 @@ json run_engine(const Params& p, const Workload& w, const std::string& dir,
   r["events"] = w.size();
   r["seconds"] = secs;
   r["rate"] = rate;  // events per second fed (0: as fast as taken)
-  r["batch_messages"] = kBatch;
+  r["batch_messages"] = batch_size;
   // The worker thread alone; its commits are written on its commit thread, RocksDB's flushes
   // and compactions on RocksDB's.
   r["thread_cpu_seconds"] = cpu;
