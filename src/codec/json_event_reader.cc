@@ -201,8 +201,13 @@ bool JsonEventReader::Impl::line_items(
     if (!read_fields(object, kLineItem, s)) return false;
     const auto sku = string(s[0]);
     const auto category = string(s[3]);
-    items.push_back(fb::CreateLineItem(fbb, sku, s[1].present ? static_cast<int32_t>(s[1].i) : 1, s[2].d, category,
-                                       static_cast<int32_t>(s[4].i)));
+    fb::LineItemBuilder b(fbb);
+    b.add_sku(sku);
+    if (s[1].present) b.add_quantity(static_cast<int32_t>(s[1].i));  // absent: the schema's default (1)
+    b.add_unit_price(s[2].d);
+    b.add_category(category);
+    b.add_replenish_after_days(static_cast<int32_t>(s[4].i));
+    items.push_back(b.Finish());
   }
   out = fbb.CreateVector(items);
   return true;
@@ -215,12 +220,18 @@ bool JsonEventReader::Impl::body_table(fb::EventBody body, dom::object object, f
     return slot.present ? flatbuffers::Optional<bool>(slot.b) : flatbuffers::nullopt;
   };
   // Nested strings and vectors first: a table is built with nothing else under construction.
+  // An absent scalar is passed as 0 (Slot's value), which is the schema's default and leaves the
+  // field out as the Parser does; the two fields with another default (a line item's quantity,
+  // a page view's page_type) are added only when present, so the schema keeps its default.
   switch (body) {
     case fb::EventBody::PageViewed: {
       const auto url = string(s[0]);
       const auto session = string(s[2]);
-      out = fb::CreatePageViewed(fbb, url, s[1].present ? static_cast<fb::PageType>(s[1].i) : fb::PageType::other,
-                                 session).Union();
+      fb::PageViewedBuilder b(fbb);
+      b.add_url(url);
+      if (s[1].present) b.add_page_type(static_cast<fb::PageType>(s[1].i));  // absent: the schema's default (other)
+      b.add_session_id(session);
+      out = b.Finish().Union();
       return true;
     }
     case fb::EventBody::ProductViewed: {

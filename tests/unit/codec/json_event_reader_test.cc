@@ -52,6 +52,9 @@ std::vector<std::string> accepted_texts() {
   texts.push_back(with_body("ProductViewed", R"({"sku":"s","price":18446744073709551615})"));
   texts.push_back(with_body("ProductViewed", R"({"sku":"s","price":0.1000000000000000055511151231257827})"));
   texts.push_back(with_body("PageViewed", R"({"url":"https://shop.example/p?q=\"a\"&x=\u00e9\ud83d\ude00\n","page_type":"loyalty_signup","session_id":""})"));
+  // A page type absent (the schema's default, other) and one given as its first value (home).
+  texts.push_back(with_body("PageViewed", R"({"url":"/"})"));
+  texts.push_back(with_body("PageViewed", R"({"url":"/","page_type":"home"})"));
   texts.push_back(with_body("ProfileUpdated", R"({"timezone":"Europe/Paris","email_known":false,"phone_known":null,"push_token_known":true})"));
   texts.push_back(with_body("ProfileUpdated", R"({})"));
   texts.push_back(with_body("ShipmentDelayed", R"({"order_id":"o","new_eta_ms":-9223372036854775808,"reason":"weather"})"));
