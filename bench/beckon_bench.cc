@@ -4,6 +4,8 @@
 //   raw_consume    plain librdkafka consumer of the pre-produced topic on the embedded broker, in
 //                  this process and in beckon-raw-consume (system allocator); the fastest pass
 //   end_to_end     app::Engine consuming that topic and producing actions to the embedded broker
+//                  (--e2e-rate: instead, events produced at a steady rate while it runs; its CPU
+//                  and how far it trails the broker)
 //   timer lateness live-mode Worker with N pending timers, fired-minus-due of timers firing
 // and prints a table, or one JSON object with --json. See bench/README.md.
 
@@ -21,10 +23,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -80,11 +84,16 @@ double process_cpu_seconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
-// CPU seconds of this process's live threads, summed by thread name with trailing digits, '-'
-// and '#' removed ("beckon-worker-1" -> "beckon-worker", "rdk:broker12" -> "rdk:broker").
-// Threads that ended are not counted.
-std::map<std::string, double> thread_cpu_by_name() {
-  std::map<std::string, double> out;
+// One live thread of this process: its id, its name, the CPU seconds it used so far.
+struct TaskCpu {
+  int tid = 0;
+  std::string name;
+  double seconds = 0;
+};
+
+// This process's live threads (threads that ended are not listed).
+std::vector<TaskCpu> task_cpu() {
+  std::vector<TaskCpu> out;
   const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
   std::error_code ec;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
@@ -101,12 +110,25 @@ std::map<std::string, double> thread_cpu_by_name() {
       if (i == 14) utime = std::stod(f);
       if (i == 15) stime = std::stod(f);
     }
-    while (!name.empty() && (std::isdigit(static_cast<unsigned char>(name.back())) || name.back() == '-' ||
-                             name.back() == '#')) {
-      name.pop_back();
-    }
-    out[name] += (utime + stime) / tick;
+    out.push_back({std::atoi(task.path().filename().c_str()), std::move(name), (utime + stime) / tick});
   }
+  return out;
+}
+
+// A thread name with trailing digits, '-' and '#' removed ("beckon-worker-1" -> "beckon-worker",
+// "rdk:broker12" -> "rdk:broker").
+std::string thread_kind(std::string name) {
+  while (!name.empty() && (std::isdigit(static_cast<unsigned char>(name.back())) || name.back() == '-' ||
+                           name.back() == '#')) {
+    name.pop_back();
+  }
+  return name;
+}
+
+// CPU seconds of this process's live threads, summed by thread_kind().
+std::map<std::string, double> thread_cpu_by_name() {
+  std::map<std::string, double> out;
+  for (const TaskCpu& t : task_cpu()) out[thread_kind(t.name)] += t.seconds;
   return out;
 }
 
@@ -331,6 +353,12 @@ struct Params {
   // Engine run: events per second fed to the worker, in batches of a millisecond's events as a
   // consumer that keeps up hands them over (0: as fast as it takes them).
   double engine_rate = 0;
+  // End to end: events per second produced while the engine runs (0: all produced first).
+  double e2e_rate = 0;
+  // Paced end to end: the engine consumer's fetch.wait.max.ms. The embedded (mock) broker holds
+  // a fetch that finds no data for this long even when data arrives meanwhile; a Kafka broker
+  // answers as soon as there is some. A short wait stands in for that.
+  int e2e_fetch_wait_ms = 5;
   std::string state_dir;
 };
 
@@ -771,18 +799,70 @@ json raw_consume_subprocess(const std::string& bootstrap, const std::string& top
   return j;
 }
 
-json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
-  json r;
+// The embedded broker with the bench's input topic and the engine's output topics.
+struct BenchBroker {
+  std::unique_ptr<kafka::EmbeddedBroker> broker;
+  std::string bootstrap;
+  std::string topic = "bench.events";
+};
+
+BenchBroker start_broker(const Params& p) {
+  BenchBroker b;
   auto broker = kafka::EmbeddedBroker::start(1);
   if (!broker) die("embedded broker: " + broker.status().to_string());
-  const std::string bootstrap = (*broker)->bootstrap_servers();
-  const std::string topic = "bench.events";
-  check((*broker)->create_topic(topic, p.e2e_partitions), "create topic");
-  config::AppConfig cfg;
+  b.broker = std::move(broker).value();
+  b.bootstrap = b.broker->bootstrap_servers();
+  check(b.broker->create_topic(b.topic, p.e2e_partitions), "create topic");
+  const config::AppConfig defaults;
   for (int c = 0; c < journey::kChannelCount; ++c) {
-    check((*broker)->create_topic(cfg.output.topic_for(static_cast<journey::Channel>(c)), 4), "create topic");
+    check(b.broker->create_topic(defaults.output.topic_for(static_cast<journey::Channel>(c)), 4), "create topic");
   }
-  check((*broker)->create_topic(cfg.output.dead_letter_topic, 4), "create topic");
+  check(b.broker->create_topic(defaults.output.dead_letter_topic, 4), "create topic");
+  return b;
+}
+
+// Produces event i of the workload (waits while the producer's queue is full).
+void produce_event(rd_kafka_t* producer, const BenchBroker& b, const Params& p, const Workload& w, uint64_t i) {
+  const std::string key = customer_name(w.customer(i));
+  auto payload = w.payload(i);
+  for (;;) {
+    // The bench's partitioner, so the preloaded states sit in the partitions that receive
+    // their customers' events.
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        producer, RD_KAFKA_V_TOPIC(b.topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+        RD_KAFKA_V_PARTITION(partition_of(w.customer(i), p.e2e_partitions)),
+        RD_KAFKA_V_VALUE(const_cast<uint8_t*>(payload.data()), payload.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer, 10);
+      continue;
+    }
+    if (err) die(std::string("produce: ") + rd_kafka_err2str(err));
+    return;
+  }
+}
+
+// The end-to-end engine's configuration: the bench's journeys, every input event consumed.
+config::AppConfig e2e_config(const Params& p, const BenchBroker& b, const std::string& dir) {
+  config::AppConfig cfg;
+  cfg.kafka.bootstrap_servers = b.bootstrap;
+  cfg.kafka.group_id = "bench-e2e";
+  cfg.inputs = {{b.topic, config::InputFormat::kAuto}};
+  cfg.state.dir = dir;
+  cfg.state.commit_interval = Millis(p.commit_interval_ms);
+  cfg.state.cache_entries = p.cache_entries;
+  cfg.processing.workers = p.e2e_workers;
+  cfg.processing.replay = true;
+  cfg.metrics.listen = "127.0.0.1:0";
+  cfg.engine = bench_engine_config();
+  return cfg;
+}
+
+json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
+  json r;
+  const BenchBroker b = start_broker(p);
+  const std::string& bootstrap = b.bootstrap;
+  const std::string& topic = b.topic;
 
   // 1. produce
   const uint64_t n = std::min<uint64_t>(p.e2e_events, w.size());
@@ -794,23 +874,7 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
                                                             {"compression.codec", p.e2e_compression}}));
     const auto t0 = Clk::now();
     for (uint64_t i = 0; i < n; ++i) {
-      const std::string key = customer_name(w.customer(i));
-      auto payload = w.payload(i);
-      for (;;) {
-        // The bench's partitioner, so the preloaded states below sit in the partitions that
-        // receive their customers' events.
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
-            RD_KAFKA_V_PARTITION(partition_of(w.customer(i), p.e2e_partitions)),
-            RD_KAFKA_V_VALUE(const_cast<uint8_t*>(payload.data()), payload.size()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-          rd_kafka_poll(producer.get(), 10);
-          continue;
-        }
-        if (err) die(std::string("produce: ") + rd_kafka_err2str(err));
-        break;
-      }
+      produce_event(producer.get(), b, p, w, i);
       rd_kafka_poll(producer.get(), 0);
     }
     if (rd_kafka_flush(producer.get(), 120'000)) die("produce: flush timed out");
@@ -864,16 +928,7 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
       preload_states(*store, p.customers, p.e2e_partitions);
     }
     r["e2e_preload_seconds"] = seconds_since(preload0);
-    cfg.kafka.bootstrap_servers = bootstrap;
-    cfg.kafka.group_id = "bench-e2e";
-    cfg.inputs = {{topic, config::InputFormat::kAuto}};
-    cfg.state.dir = dir;
-    cfg.state.commit_interval = Millis(p.commit_interval_ms);
-    cfg.state.cache_entries = p.cache_entries;
-    cfg.processing.workers = p.e2e_workers;
-    cfg.processing.replay = true;
-    cfg.metrics.listen = "127.0.0.1:0";
-    cfg.engine = bench_engine_config();
+    const config::AppConfig cfg = e2e_config(p, b, dir);
     SystemClock clock;
     auto engine = app::Engine::create(cfg, clock);
     if (!engine) die("engine: " + engine.status().to_string());
@@ -929,6 +984,176 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
     r["end_to_end_events_per_s"] = secs > 0 && seen >= retained ? static_cast<double>(seen) / secs : 0.0;
     r["complete"] = seen >= retained;
   }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// end to end at a steady load
+
+// The paced producer's delivery reports.
+struct Deliveries {
+  std::atomic<uint64_t> acknowledged{0};
+  std::atomic<uint64_t> failed{0};
+};
+
+void count_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* d = static_cast<Deliveries*>(opaque);
+  (m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? d->acknowledged : d->failed).fetch_add(1, std::memory_order_relaxed);
+}
+
+// app::Engine consuming events that a producer in this process sends at p.e2e_rate per second,
+// from the moment the engine is ready: what a deployment that keeps up with its topic spends.
+// Reports the engine's CPU (its own threads, librdkafka's of its clients, RocksDB's background
+// jobs; not the producer's nor the embedded broker's) and how far consumption trails the broker:
+// every millisecond, the events the broker acknowledged and the engine has not yet consumed.
+json run_e2e_paced(const Params& p, const Workload& w, const std::string& dir) {
+  json r;
+  const BenchBroker b = start_broker(p);
+  const uint64_t n = std::min<uint64_t>(p.e2e_events, w.size());
+  if (!p.no_preload) {
+    auto store = open_store(dir);
+    preload_states(*store, p.customers, p.e2e_partitions);
+  }
+
+  // The events' producer: batches of up to 20 ms. The embedded broker returns one produced batch
+  // per partition to each fetch, so smaller batches would cap consumption at the broker's fetch
+  // round trips rather than the engine (a Kafka broker returns up to max.partition.fetch.bytes).
+  Deliveries deliveries;
+  auto conf = kafka::make_conf({{"bootstrap.servers", b.bootstrap},
+                                {"linger.ms", "20"},
+                                {"queue.buffering.max.messages", "1000000"},
+                                {"compression.codec", p.e2e_compression}});
+  if (!conf) die("kafka conf: " + conf.status().to_string());
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), count_delivery);
+  rd_kafka_conf_set_opaque(conf->get(), &deliveries);
+  char err[512];
+  kafka::KafkaPtr producer(rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), err, sizeof(err)));
+  if (!producer) die(std::string("rd_kafka_new: ") + err);
+  // Connected now, so that its broker thread exists before the engine's threads are told apart.
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_metadata(producer.get(), 1, nullptr, &md, 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("producer metadata");
+  rd_kafka_metadata_destroy(md);
+
+  // The producing thread starts now and sends from the moment it is given (the engine ready).
+  std::promise<Clk::time_point> go;
+  std::atomic<double> produce_seconds{0};
+  std::thread paced([&, start = go.get_future()]() mutable {
+    const Clk::time_point t0 = start.get();
+    if (t0 == Clk::time_point{}) return;
+    uint64_t i = 0;
+    for (int64_t tick = 1; i < n; ++tick) {
+      const uint64_t due = std::min<uint64_t>(n, static_cast<uint64_t>(seconds_since(t0) * p.e2e_rate) + 1);
+      for (; i < due; ++i) produce_event(producer.get(), b, p, w, i);
+      rd_kafka_poll(producer.get(), 0);
+      std::this_thread::sleep_until(t0 + std::chrono::milliseconds(tick));
+    }
+    produce_seconds = seconds_since(t0);
+    if (rd_kafka_flush(producer.get(), 60'000)) die("paced produce: flush timed out");
+  });
+
+  // Every thread that exists now (this one, the embedded broker's, the producer's) is not the
+  // engine's, except RocksDB's background pool, which is the process's and works for it.
+  std::set<int> not_engine;
+  for (const TaskCpu& t : task_cpu()) not_engine.insert(t.tid);
+  auto engine_cpu = [&] {
+    std::map<std::string, double> out;
+    for (const TaskCpu& t : task_cpu()) {
+      std::string kind = thread_kind(t.name);
+      if (!not_engine.count(t.tid) || kind.starts_with("rocksdb:")) out[std::move(kind)] += t.seconds;
+    }
+    return out;
+  };
+
+  config::AppConfig cfg = e2e_config(p, b, dir);
+  cfg.kafka.properties["fetch.wait.max.ms"] = std::to_string(p.e2e_fetch_wait_ms);
+  SystemClock clock;
+  auto engine = app::Engine::create(cfg, clock);
+  if (!engine) die("engine: " + engine.status().to_string());
+  app::Engine& e = **engine;
+  Status run_status;
+  const auto start0 = Clk::now();
+  std::thread th([&] { run_status = e.run(); });
+  while (!e.ready()) {
+    if (seconds_since(start0) > 60) {
+      go.set_value({});
+      paced.join();
+      die("paced end to end: the engine was not ready within 60 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  r["e2e_startup_seconds"] = seconds_since(start0);
+
+  const auto& o = e.observer();
+  const std::map<std::string, double> cpu0 = engine_cpu();
+  const double process_cpu0 = process_cpu_seconds();
+  const auto t0 = Clk::now();
+  go.set_value(t0);
+  // Every millisecond: how many events the broker has acknowledged and the engine consumed.
+  struct Sample {
+    double t;
+    uint64_t acknowledged;
+    uint64_t consumed;
+  };
+  std::vector<Sample> samples;
+  samples.reserve(static_cast<size_t>(static_cast<double>(n) / p.e2e_rate * 1000) + 1000);
+  uint64_t seen = 0;
+  const double limit_s = static_cast<double>(n) / p.e2e_rate + 120;
+  for (;;) {
+    seen = o.consumed.load() + o.dead_letters.load();
+    samples.push_back({seconds_since(t0), deliveries.acknowledged.load(), seen});
+    if (seen >= n || samples.back().t > limit_s) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const double secs = seconds_since(t0);
+  const double process_cpu = process_cpu_seconds() - process_cpu0;
+  const std::map<std::string, double> cpu1 = engine_cpu();
+  paced.join();
+  uint64_t actions = 0;
+  for (const auto& a : o.actions) actions += a.load();
+  e.stop();
+  th.join();
+  if (!run_status) die("paced end to end: " + run_status.to_string());
+  if (deliveries.failed.load() > 0) die("paced produce: " + std::to_string(deliveries.failed.load()) + " not delivered");
+
+  json threads = json::object();
+  double engine_seconds = 0;
+  for (const auto& [kind, cpu] : cpu1) {
+    const auto before = cpu0.find(kind);
+    const double used = cpu - (before == cpu0.end() ? 0.0 : before->second);
+    if (used <= 0) continue;
+    threads[kind] = used;
+    engine_seconds += used;
+  }
+  const double rate = static_cast<double>(seen) / secs;
+  r["rate_target_events_per_s"] = p.e2e_rate;
+  r["produced"] = n;
+  r["produce_seconds"] = produce_seconds.load();
+  r["consumed"] = seen;
+  r["complete"] = seen >= n;
+  r["actions"] = actions;
+  r["seconds"] = secs;
+  r["events_per_s"] = rate;
+  r["engine_cpu_cores"] = engine_seconds / secs;
+  r["engine_cpu_us_per_event"] = seen > 0 ? engine_seconds / static_cast<double>(seen) * 1e6 : 0.0;
+  // clock ticks (10 ms) by thread name, over the run
+  r["engine_thread_cpu_seconds"] = threads;
+  // everything in this process, with the producer and the embedded broker
+  r["process_cpu_cores"] = process_cpu / secs;
+  // The consumption delay at each sample: how long before it the broker had acknowledged as
+  // many events as the engine has now consumed. Consumption within a partition is in order, and
+  // across partitions about so; this is how far behind the broker the engine runs, in time.
+  std::vector<double> delay_ms;
+  size_t j = 0;
+  for (const Sample& s : samples) {
+    if (s.consumed == 0) continue;
+    while (j < samples.size() && samples[j].acknowledged < s.consumed) ++j;
+    if (j == samples.size()) break;
+    delay_ms.push_back(std::max(0.0, (s.t - samples[j].t) * 1000.0));
+  }
+  r["samples"] = delay_ms.size();
+  r["delay_ms_p50"] = percentile(delay_ms, 50);
+  r["delay_ms_p99"] = percentile(delay_ms, 99);
+  r["delay_ms_max"] = percentile(delay_ms, 100);
   return r;
 }
 
@@ -988,6 +1213,16 @@ int main(int argc, char** argv) {
                  "engine run: feed S events per second, a millisecond's events per batch (0: as fast as taken)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e9));
+  cli.add_option("--e2e-rate", p.e2e_rate,
+                 "end to end: produce S events per second while the engine runs, instead of a backlog "
+                 "(0: all produced first; no raw consumption then)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9));
+  cli.add_option("--e2e-fetch-wait-ms", p.e2e_fetch_wait_ms,
+                 "paced end to end: the engine consumer's fetch.wait.max.ms (the embedded broker holds an "
+                 "empty fetch this long even when data arrives)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 500));
   cli.add_flag("--no-prefetch", p.no_prefetch,
                "engine run: no batched state reads from the message keys (Worker::prefetch)");
   cli.add_flag("--no-read-ahead", p.no_read_ahead,
@@ -1027,7 +1262,8 @@ int main(int argc, char** argv) {
                  {"commit_interval_ms", p.commit_interval_ms},
                  {"seed", p.seed},               {"skip_e2e", p.skip_e2e}, {"preload", !p.no_preload},
                  {"prefetch", !p.no_prefetch},  {"engine_input_format", p.engine_json ? "json" : "flatbuffers"},
-                 {"engine_rate", p.engine_rate},
+                 {"engine_rate", p.engine_rate}, {"e2e_rate", p.e2e_rate},
+                 {"e2e_fetch_wait_ms", p.e2e_fetch_wait_ms},
                  {"read_ahead", !p.no_read_ahead && app::read_ahead_on(config::ReadAhead::kAuto, 1, app::available_cores())},
                  {"available_cores", app::available_cores()}, {"warmup", !p.no_warmup},
                  {"build_type", BECKON_BENCH_BUILD_TYPE}, {"allocator", BECKON_ALLOCATOR}};
@@ -1094,7 +1330,11 @@ int main(int argc, char** argv) {
     out["engine"] = run_engine(p, w, sub("engine"), engine_json, p.engine_rate);
     std::filesystem::remove_all(p.state_dir + "/engine");
   }
-  if (!p.skip_e2e) {
+  if (!p.skip_e2e && p.e2e_rate > 0) {
+    log("embedded broker: end to end at " + fmtd(p.e2e_rate) + " events/s");
+    out["e2e_paced"] = run_e2e_paced(p, w, sub("e2e"));
+    std::filesystem::remove_all(p.state_dir + "/e2e");
+  } else if (!p.skip_e2e) {
     log("embedded broker: produce, raw consume, end to end");
     out["e2e"] = run_e2e(p, w, sub("e2e"));
     std::filesystem::remove_all(p.state_dir + "/e2e");
@@ -1177,6 +1417,14 @@ int main(int argc, char** argv) {
     row("end_to_end_events_per_s", num(out["end_to_end_events_per_s"]));
     row("e2e_vs_raw_consume", num(out["e2e_vs_raw_consume"], 3));
     row("  e2e startup (s) / actions", num(e["e2e_startup_seconds"], 2) + " / " + num(e["e2e_actions"]));
+  }
+  if (out.contains("e2e_paced")) {
+    const json& e = out["e2e_paced"];
+    row("e2e paced: events/s (target)", num(e["events_per_s"]) + " (" + num(e["rate_target_events_per_s"]) + ")");
+    row("  engine cores / us of CPU per event", num(e["engine_cpu_cores"], 3) + " / " + num(e["engine_cpu_us_per_event"], 2));
+    row("  delay behind the broker p50/p99/max ms",
+        num(e["delay_ms_p50"], 1) + " / " + num(e["delay_ms_p99"], 1) + " / " + num(e["delay_ms_max"], 1));
+    row("  actions", num(e["actions"]));
   }
   if (out.contains("timers")) {
     const json& t = out["timers"];
