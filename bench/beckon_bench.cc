@@ -858,6 +858,33 @@ config::AppConfig e2e_config(const Params& p, const BenchBroker& b, const std::s
   return cfg;
 }
 
+// app::Engine running on a thread of its own from construction until finish().
+class RunningEngine {
+ public:
+  explicit RunningEngine(const config::AppConfig& cfg) {
+    auto engine = app::Engine::create(cfg, clock_);
+    if (!engine) die("engine: " + engine.status().to_string());
+    engine_ = std::move(engine).value();
+    thread_ = std::thread([this] { status_ = engine_->run(); });
+  }
+  RunningEngine(const RunningEngine&) = delete;
+  RunningEngine& operator=(const RunningEngine&) = delete;
+
+  app::Engine& engine() { return *engine_; }
+  // Stops the engine (it drains and commits) and waits for it; dies if its run failed.
+  void finish(const std::string& what) {
+    engine_->stop();
+    thread_.join();
+    if (!status_) die(what + ": " + status_.to_string());
+  }
+
+ private:
+  SystemClock clock_;  // outlives the engine, which refers to it
+  std::unique_ptr<app::Engine> engine_;
+  Status status_;
+  std::thread thread_;
+};
+
 json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
   json r;
   const BenchBroker b = start_broker(p);
@@ -928,14 +955,9 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
       preload_states(*store, p.customers, p.e2e_partitions);
     }
     r["e2e_preload_seconds"] = seconds_since(preload0);
-    const config::AppConfig cfg = e2e_config(p, b, dir);
-    SystemClock clock;
-    auto engine = app::Engine::create(cfg, clock);
-    if (!engine) die("engine: " + engine.status().to_string());
-    app::Engine& e = **engine;
-    Status run_status;
     const auto t0 = Clk::now();
-    std::thread th([&] { run_status = e.run(); });
+    RunningEngine running(e2e_config(p, b, dir));
+    app::Engine& e = running.engine();
     const auto& o = e.observer();
     Clk::time_point first{};
     double cpu_first = 0;
@@ -962,10 +984,8 @@ json run_e2e(const Params& p, const Workload& w, const std::string& dir) {
     }
     uint64_t actions = 0;
     for (const auto& a : o.actions) actions += a.load();
-    e.stop();
-    th.join();
+    running.finish("engine run");
     const double stop_secs = seconds_since(done);
-    if (!run_status) die("engine run: " + run_status.to_string());
     const double secs = std::chrono::duration<double>(done - first).count();
     r["e2e_consumed"] = seen;
     r["e2e_dead_letters"] = o.dead_letters.load();
@@ -1066,13 +1086,9 @@ json run_e2e_paced(const Params& p, const Workload& w, const std::string& dir) {
 
   config::AppConfig cfg = e2e_config(p, b, dir);
   cfg.kafka.properties["fetch.wait.max.ms"] = std::to_string(p.e2e_fetch_wait_ms);
-  SystemClock clock;
-  auto engine = app::Engine::create(cfg, clock);
-  if (!engine) die("engine: " + engine.status().to_string());
-  app::Engine& e = **engine;
-  Status run_status;
   const auto start0 = Clk::now();
-  std::thread th([&] { run_status = e.run(); });
+  RunningEngine running(cfg);
+  app::Engine& e = running.engine();
   while (!e.ready()) {
     if (seconds_since(start0) > 60) {
       go.set_value({});
@@ -1110,9 +1126,7 @@ json run_e2e_paced(const Params& p, const Workload& w, const std::string& dir) {
   paced.join();
   uint64_t actions = 0;
   for (const auto& a : o.actions) actions += a.load();
-  e.stop();
-  th.join();
-  if (!run_status) die("paced end to end: " + run_status.to_string());
+  running.finish("paced end to end");
   if (deliveries.failed.load() > 0) die("paced produce: " + std::to_string(deliveries.failed.load()) + " not delivered");
 
   json threads = json::object();
