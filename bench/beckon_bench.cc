@@ -1111,7 +1111,7 @@ json run_e2e_paced(const Params& p, const Workload& w, const std::string& dir) {
     uint64_t consumed;
   };
   std::vector<Sample> samples;
-  samples.reserve(static_cast<size_t>(static_cast<double>(n) / p.e2e_rate * 1000) + 1000);
+  samples.reserve(std::min<size_t>(static_cast<size_t>(static_cast<double>(n) / p.e2e_rate * 1000) + 1000, 1'000'000));
   uint64_t seen = 0;
   const double limit_s = static_cast<double>(n) / p.e2e_rate + 120;
   for (;;) {
