@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <map>
@@ -768,9 +769,12 @@ json run_timers(const Params& p, const std::string& dir) {
 // ---------------------------------------------------------------------------------------------
 // embedded broker: produce, raw consume, end to end
 
-rd_kafka_t* new_client(rd_kafka_type_t type, const kafka::Properties& props) {
+// `setup`, if given, completes the configuration (callbacks, opaque) before the client is made.
+rd_kafka_t* new_client(rd_kafka_type_t type, const kafka::Properties& props,
+                       const std::function<void(rd_kafka_conf_t*)>& setup = {}) {
   auto conf = kafka::make_conf(props);
   if (!conf) die("kafka conf: " + conf.status().to_string());
+  if (setup) setup(conf->get());
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(type, conf->release(), err, sizeof(err));
   if (!rk) die(std::string("rd_kafka_new: ") + err);
@@ -1039,16 +1043,15 @@ json run_e2e_paced(const Params& p, const Workload& w, const std::string& dir) {
   // per partition to each fetch, so smaller batches would cap consumption at the broker's fetch
   // round trips rather than the engine (a Kafka broker returns up to max.partition.fetch.bytes).
   Deliveries deliveries;
-  auto conf = kafka::make_conf({{"bootstrap.servers", b.bootstrap},
-                                {"linger.ms", "20"},
-                                {"queue.buffering.max.messages", "1000000"},
-                                {"compression.codec", p.e2e_compression}});
-  if (!conf) die("kafka conf: " + conf.status().to_string());
-  rd_kafka_conf_set_dr_msg_cb(conf->get(), count_delivery);
-  rd_kafka_conf_set_opaque(conf->get(), &deliveries);
-  char err[512];
-  kafka::KafkaPtr producer(rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), err, sizeof(err)));
-  if (!producer) die(std::string("rd_kafka_new: ") + err);
+  kafka::KafkaPtr producer(new_client(RD_KAFKA_PRODUCER,
+                                      {{"bootstrap.servers", b.bootstrap},
+                                       {"linger.ms", "20"},
+                                       {"queue.buffering.max.messages", "1000000"},
+                                       {"compression.codec", p.e2e_compression}},
+                                      [&](rd_kafka_conf_t* conf) {
+                                        rd_kafka_conf_set_dr_msg_cb(conf, count_delivery);
+                                        rd_kafka_conf_set_opaque(conf, &deliveries);
+                                      }));
   // Connected now, so that its broker thread exists before the engine's threads are told apart.
   const rd_kafka_metadata_t* md = nullptr;
   if (rd_kafka_metadata(producer.get(), 1, nullptr, &md, 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("producer metadata");

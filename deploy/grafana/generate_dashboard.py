@@ -185,6 +185,11 @@ ts("Read-ahead: misses the worker read itself or waited for", [
    unit="percentunit",
    desc="With processing.read_ahead: shares of the cache misses that the read thread had not reached. "
         "Most of them means the read threads lack CPU (docs/operations.md).")
+ts("Read-ahead: batches read ahead / s", [
+    (f'sum by (instance) (rate(beckon_state_read_ahead_batches_total{{{SEL}}}[{R}]))', "{{instance}}")],
+   unit="short",
+   desc="With processing.read_ahead: batches whose state reads went to a read thread. Only a batch "
+        "queued behind the one being processed goes there: zero while the engine keeps up.")
 ts("RocksDB memtables", [(f'beckon_rocksdb_memtable_bytes{{{SEL}}}', "{{instance}}")], unit="bytes")
 ts("RocksDB pending compaction", [(f'beckon_rocksdb_pending_compaction_bytes{{{SEL}}}', "{{instance}}")], unit="bytes",
    desc="Sustained growth means write stalls ahead.")

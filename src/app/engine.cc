@@ -197,7 +197,7 @@ void Engine::refresh_gauges() {
   metrics_->emit.set_actions_in_flight(static_cast<uint64_t>(std::max<int64_t>(0, in_flight)));
   metrics_->ingest.set_partitions_assigned(static_cast<int64_t>(runner_->assigned_partitions()));
   std::array<int64_t, journey::kTriggerCount> pending{};
-  uint64_t entries = 0, hits = 0, misses = 0, read_waits = 0, worker_reads = 0;
+  uint64_t entries = 0, hits = 0, misses = 0, read_waits = 0, worker_reads = 0, read_ahead_batches = 0;
   for (const auto& w : workers_) {
     const pipeline::Worker::Stats& s = w->stats();
     for (size_t t = 0; t < pending.size(); ++t) pending[t] += s.pending_timers[t].load(std::memory_order_relaxed);
@@ -206,6 +206,7 @@ void Engine::refresh_gauges() {
     misses += s.cache_misses.load(std::memory_order_relaxed);
     read_waits += s.read_ahead_waits.load(std::memory_order_relaxed);
     worker_reads += s.read_ahead_worker_reads.load(std::memory_order_relaxed);
+    read_ahead_batches += s.read_ahead_batches.load(std::memory_order_relaxed);
   }
   for (size_t t = 0; t < pending.size(); ++t) metrics_->timer.set_pending(static_cast<int>(t), pending[t]);
   const WallTime now = clock_.now();
@@ -222,6 +223,7 @@ void Engine::refresh_gauges() {
   metrics_->state.on_cache_miss(last_totals_.misses.growth(misses));
   metrics_->state.on_read_ahead_wait(last_totals_.read_ahead_waits.growth(read_waits));
   metrics_->state.on_read_ahead_worker_read(last_totals_.read_ahead_worker_reads.growth(worker_reads));
+  metrics_->state.on_read_ahead_batch(last_totals_.read_ahead_batches.growth(read_ahead_batches));
   uint64_t waits = producer_->backpressure_waits();
   for (const auto& s : sinks_) waits += s->backpressure_waits();
   if (const uint64_t n = last_totals_.backpressure.growth(waits)) metrics_->emit.on_backpressure_pause(n);

@@ -87,7 +87,8 @@ class Engine {
     }
   };
   struct {
-    LastTotal hits, misses, read_ahead_waits, read_ahead_worker_reads, backpressure, delivery_failures;
+    LastTotal hits, misses, read_ahead_waits, read_ahead_worker_reads, read_ahead_batches, backpressure,
+        delivery_failures;
   } last_totals_;  // gauge thread only
 };
 

@@ -171,6 +171,9 @@ StateProbe::StateProbe(Registry& r, const Labels& labels)
       read_ahead_worker_reads_(counter(r, "beckon_state_read_ahead_worker_reads_total",
                                        "Customers staged for the read thread that the worker read itself "
                                        "because the read thread had not reached them.")),
+      read_ahead_batches_(counter(r, "beckon_state_read_ahead_batches_total",
+                                  "Batches whose customer-state reads went to the worker's read thread "
+                                  "(a batch queued behind the one being processed).")),
       memtable_bytes_(gauge(r, "beckon_rocksdb_memtable_bytes",
                             "RocksDB memory used by memtables (rocksdb.cur-size-all-mem-tables).")),
       pending_compaction_(gauge(r, "beckon_rocksdb_pending_compaction_bytes",

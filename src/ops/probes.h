@@ -113,6 +113,8 @@ class StateProbe {
   // staged customers the worker read itself because the read thread had not reached them.
   void on_read_ahead_wait(uint64_t n = 1) { read_ahead_waits_.Increment(static_cast<double>(n)); }
   void on_read_ahead_worker_read(uint64_t n = 1) { read_ahead_worker_reads_.Increment(static_cast<double>(n)); }
+  // Batches handed to the read thread: only those queued behind the batch being processed.
+  void on_read_ahead_batch(uint64_t n = 1) { read_ahead_batches_.Increment(static_cast<double>(n)); }
 
   // RocksDB properties, sampled periodically by the state module.
   void set_memtable_bytes(uint64_t b) { memtable_bytes_.Set(static_cast<double>(b)); }
@@ -132,6 +134,7 @@ class StateProbe {
   prometheus::Gauge& cache_entries_;
   prometheus::Counter& read_ahead_waits_;
   prometheus::Counter& read_ahead_worker_reads_;
+  prometheus::Counter& read_ahead_batches_;
   prometheus::Gauge& memtable_bytes_;
   prometheus::Gauge& pending_compaction_;
   prometheus::Gauge& block_cache_bytes_;

@@ -484,6 +484,7 @@ Status Worker::complete_commit(bool wait) {
   stats_.cache_misses.store(counts.misses, std::memory_order_relaxed);
   stats_.read_ahead_waits.store(counts.read_waits, std::memory_order_relaxed);
   stats_.read_ahead_worker_reads.store(counts.owner_reads, std::memory_order_relaxed);
+  stats_.read_ahead_batches.store(read_ahead_batches_, std::memory_order_relaxed);
   stats_.partitions.store(partitions_.size(), std::memory_order_relaxed);
   {
     std::lock_guard lock(published_mu_);

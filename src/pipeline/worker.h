@@ -84,7 +84,7 @@ class Worker {
   Result<std::optional<Offset>> stored_offset(PartitionId partition, std::string_view topic) const;
 
   // Loads the state of the customers a batch of messages is about to touch, taken from the
-  // message keys (input topics are keyed by customer id), in batched store reads. With
+  // message keys (input topics are keyed by customer id), in batched store reads.
   // When prefetch() reads: kNow before it returns, in one batched read per partition, for a
   // batch about to be processed (a consumer that keeps up hands over nothing else to work on
   // meanwhile). kAhead, with WorkerOptions::read_ahead, on the worker's read thread
@@ -155,6 +155,7 @@ class Worker {
     std::atomic<uint64_t> cache_misses{0};
     std::atomic<uint64_t> read_ahead_waits{0};         // CacheCounts::read_waits
     std::atomic<uint64_t> read_ahead_worker_reads{0};  // CacheCounts::owner_reads
+    std::atomic<uint64_t> read_ahead_batches{0};       // read_ahead_batches()
     std::atomic<uint64_t> partitions{0};
   };
   const Stats& stats() const { return stats_; }

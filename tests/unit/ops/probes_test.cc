@@ -118,6 +118,7 @@ TEST_F(ProbesTest, StateCacheAndRocksDbGauges) {
   m.state.set_cache_entries(42);
   m.state.on_read_ahead_wait(3);
   m.state.on_read_ahead_worker_read();
+  m.state.on_read_ahead_batch(7);
   m.state.set_memtable_bytes(1 << 20);
   m.state.set_pending_compaction_bytes(0);
   m.state.set_block_cache_bytes(8192);
@@ -128,6 +129,7 @@ TEST_F(ProbesTest, StateCacheAndRocksDbGauges) {
   EXPECT_LINE(t, "beckon_state_cache_entries 42");
   EXPECT_LINE(t, "beckon_state_read_ahead_waits_total 3");
   EXPECT_LINE(t, "beckon_state_read_ahead_worker_reads_total 1");
+  EXPECT_LINE(t, "beckon_state_read_ahead_batches_total 7");
   EXPECT_LINE(t, "beckon_rocksdb_memtable_bytes 1048576");
   EXPECT_LINE(t, "beckon_rocksdb_pending_compaction_bytes 0");
   EXPECT_LINE(t, "beckon_rocksdb_block_cache_bytes 8192");

@@ -610,6 +610,7 @@ TEST_F(WorkerTest, ABatchProcessedRightAwayIsReadBeforePrefetchReturns) {
   n = worker_->cache_counts();
   EXPECT_EQ(n.loads, 128u);
   EXPECT_EQ(worker_->read_ahead_batches(), 1u);
+  EXPECT_EQ(worker_->stats().read_ahead_batches.load(), 1u) << "published at the commit (metrics)";
 
   // Without read_ahead, kAhead reads before it returns too.
   read_ahead_ = false;
